@@ -1,0 +1,44 @@
+/*
+ * stack.h — task stacks: mmap'd, lazily committed, pooled per loop.
+ *
+ * The scheduler asks for a stack of a given usable size and gets [lo, hi).
+ * It places its task record at the top of the stack (so a parked task costs
+ * one touched page), and names the stack so that the overflow handler can
+ * say whose stack overflowed. The pool, guard pages within the mapping
+ * budget, the SIGSEGV handler on an alternate stack, MADV_FREE of excess
+ * pooled stacks and the staggering of stack tops are all behind this
+ * interface.
+ */
+#ifndef COOP_CORE_STACK_H
+#define COOP_CORE_STACK_H
+
+#include <stddef.h>
+
+typedef struct coop__stack {
+    void *lo;      /* lowest usable address */
+    void *hi;      /* one past the highest usable address; 64-byte aligned,
+                      staggered by a cache line per stack */
+    size_t size;   /* usable size class this stack belongs to */
+    void *meta;    /* pool-private record of this stack */
+} coop__stack;
+
+typedef struct coop__stack_pool coop__stack_pool;
+
+/* Create / destroy a pool (one per loop). Destroy unmaps every stack; all
+ * stacks must have been put back. */
+int coop__stack_pool_new(coop__stack_pool **pool);
+void coop__stack_pool_free(coop__stack_pool *pool);
+
+/* Get a stack with at least size usable bytes (rounded up to a page
+ * multiple, at least COOP_STACK_MIN). No syscall when the pool has one.
+ * Returns 0 or -ENOMEM. */
+int coop__stack_get(coop__stack_pool *pool, size_t size, coop__stack *out);
+
+/* Return a stack to the pool. */
+void coop__stack_put(coop__stack_pool *pool, coop__stack *s);
+
+/* Attach a name to a stack for overflow reports: name must stay valid
+ * until the stack is put back (the task record on the stack holds it). */
+void coop__stack_set_name(const coop__stack *s, const char *name);
+
+#endif
