@@ -19,7 +19,8 @@
  * coop__stack_put and coop__stack_check verify (aborting with the owner's
  * name). The band must be zero rather than a pattern: writing a pattern
  * would touch the bottom page of every stack, doubling the memory of a
- * parked task. See docs/guide/core-stacks.md for the arithmetic.
+ * parked task; and it is read only when mincore says its page is resident
+ * (an overflow must have written it). See docs/guide/core-stacks.md.
  *
  * Reuse is LIFO from a "hot" list without any syscall; past a high-water
  * mark of pooled stacks the surplus is MADV_FREE'd onto a "cold" list.
@@ -335,6 +336,11 @@ static int chunk_new(coop__stack_pool *pool, size_class *k) {
         coop__free(c);
         return -ENOMEM;
     }
+#ifdef MADV_NOHUGEPAGE
+    /* With transparent huge pages "always", touching the top of one stack
+     * could commit 2 MiB around it: stacks are sparse by design. */
+    madvise(base, n * slot_bytes, MADV_NOHUGEPAGE);
+#endif
     c->base = base;
     c->slot_bytes = slot_bytes;
     c->klass = k;
@@ -406,8 +412,14 @@ int coop__stack_get(coop__stack_pool *pool, size_t size, coop__stack *out) {
     return 0;
 }
 
+/* Whether the zero band below an unguarded stack is still zero. Reading
+ * the band would commit its page on kernels without a shared zero page, so
+ * a page that is not resident (never touched, or reclaimed) passes at the
+ * cost of one mincore call; only a resident band is read. */
 static int canary_intact(const slot *s) {
     const uint64_t *band = (const uint64_t *)(slot_start(s) + page_size);
+    unsigned char resident = 1;
+    if (mincore((void *)band, 1, &resident) == 0 && !(resident & 1)) return 1;
     uint64_t any = 0;
     for (size_t i = 0; i < CANARY_BYTES / sizeof *band; i++) any |= band[i];
     return any == 0;
@@ -415,8 +427,8 @@ static int canary_intact(const slot *s) {
 
 void coop__stack_check(const coop__stack *s) {
     const slot *sl = s->meta;
-    if (COOP_UNLIKELY(!canary_intact(sl)))
-        report_overflow(sl, ", detected by the canary below the stack");
+    if (!sl->guarded && COOP_UNLIKELY(!canary_intact(sl)))
+        report_overflow(sl, ", detected by the canary below the unguarded stack");
 }
 
 void coop__stack_put(coop__stack_pool *pool, coop__stack *s) {
