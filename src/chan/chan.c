@@ -62,7 +62,10 @@ static void group_unlink(coop__chan_group *g) {
 /* Complete o's group: o happened with result, its siblings did not. */
 static void fire(coop__chan_op *o, int result) {
     coop__chan_group *g = o->group;
-    group_unlink(g);
+    if (COOP_LIKELY(g->n == 1))
+        opq_remove(o); /* a plain send/recv: no siblings */
+    else
+        group_unlink(g);
     g->result = result;
     coop__unpark(&g->w, o->index);
 }
@@ -105,15 +108,28 @@ void coop__chan_wake_end(coop__chan_opq *q, const void *end, int result) {
 
 /* ---- the buffer ---------------------------------------------------------- */
 
+/* Copy one element. Fixed sizes become a single move (memcpy with a
+ * constant size is inlined); the rest calls memcpy. */
+static inline void copy_elem(void *dst, const void *src, size_t size) {
+    switch (size) {
+    case 1: memcpy(dst, src, 1); break;
+    case 2: memcpy(dst, src, 2); break;
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    case 16: memcpy(dst, src, 16); break;
+    default: memcpy(dst, src, size); break;
+    }
+}
+
 static void ring_push(coop_chan *c, const void *value) {
     size_t slot = c->head + c->count;
     if (slot >= c->cap) slot -= c->cap;
-    memcpy(c->ring + slot * c->elem_size, value, c->elem_size);
+    copy_elem(c->ring + slot * c->elem_size, value, c->elem_size);
     c->count++;
 }
 
 static void ring_pop(coop_chan *c, void *out) {
-    memcpy(out, c->ring + c->head * c->elem_size, c->elem_size);
+    copy_elem(out, c->ring + c->head * c->elem_size, c->elem_size);
     if (++c->head == c->cap) c->head = 0;
     c->count--;
 }
@@ -124,7 +140,7 @@ static int try_send(coop_chan *c, const void *value) {
     if (COOP_UNLIKELY(c->closed || c->unreceivable)) return -EPIPE;
     coop__chan_op *r = c->receivers.first;
     if (r) {
-        memcpy(r->buf, value, c->elem_size);
+        copy_elem(r->buf, value, c->elem_size);
         fire(r, 0);
         return 0;
     }
@@ -146,7 +162,7 @@ static int try_recv(coop_chan *c, void *out) {
         return 0;
     }
     if (s) {
-        memcpy(out, s->buf, c->elem_size);
+        copy_elem(out, s->buf, c->elem_size);
         fire(s, 0);
         return 0;
     }
@@ -157,15 +173,45 @@ int coop__chan_try(coop_chan *c, int kind, void *buf) {
     return kind == COOP_CHAN_SEND ? try_send(c, buf) : try_recv(c, buf);
 }
 
+/* Can op kind on c happen without waiting (including failing at once)? */
+static inline int ready(const coop_chan *c, int kind) {
+    if (kind == COOP_CHAN_SEND)
+        return c->closed || c->unreceivable || c->receivers.first || c->count < c->cap;
+    return c->count || c->senders.first || c->closed;
+}
+
 int coop__chan_op_wait(coop_chan *c, int kind, void *buf, const void *end, const char *what) {
-    int r = coop__checkpoint();
-    if (r < 0) return r;
-    r = coop__chan_try(c, kind, buf);
-    if (r != COOP__CHAN_WOULD_WAIT) return r;
-    coop__chan_op o = {.chan = c, .buf = buf, .end = end, .kind = kind, .index = 0};
-    coop__chan_group g = {.ops = &o, .n = 1, .result = 0};
-    r = coop__chan_group_park(&g, what);
-    return r < 0 ? r : g.result;
+    int r;
+    /* The checkpoint (cancellation first, then the budget yield) is only
+     * needed when the op would complete now: a wait is delivered
+     * cancellation by coop__park and is itself a yield. After a budget
+     * yield the channel may have changed, so try again. */
+    if (ready(c, kind)) {
+        r = coop__checkpoint();
+        if (r < 0) return r;
+        r = coop__chan_try(c, kind, buf);
+        if (r != COOP__CHAN_WOULD_WAIT) return r;
+    }
+    coop__chan_group g;
+    coop__chan_op o;
+    o.group = &g;
+    o.chan = c;
+    o.buf = buf;
+    o.end = end;
+    o.kind = kind;
+    o.index = 0;
+    g.ops = &o;
+    g.n = 1;
+    g.result = 0;
+    g.w.on_cancel = group_on_cancel;
+    g.w.what = what;
+    opq_push(kind == COOP_CHAN_SEND ? &c->senders : &c->receivers, &o);
+    r = coop__park(&g.w);
+    if (r < 0) {
+        opq_remove(&o); /* refused at once: still linked (else a no-op) */
+        return r;
+    }
+    return g.result;
 }
 
 /* ---- public API ---------------------------------------------------------- */

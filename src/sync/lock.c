@@ -54,7 +54,7 @@ __attribute__((noinline)) static int acquire_slow(struct lock *k, coop__task *se
 
 int coop_lock_acquire(coop_lock *l) {
     struct lock *k = LK(l);
-    coop__task *self = coop__task_current();
+    coop__task *self = coop__self();
     if (COOP_LIKELY(k->owner == NULL && self != NULL)) {
         k->owner = self;
         return 0;
@@ -64,25 +64,35 @@ int coop_lock_acquire(coop_lock *l) {
 
 int coop_lock_try_acquire(coop_lock *l) {
     struct lock *k = LK(l);
-    coop__task *self = coop__task_current();
+    coop__task *self = coop__self();
     if (!self) return -EPERM;
     if (k->owner) return -EAGAIN;
     k->owner = self;
     return 0;
 }
 
-int coop_lock_release(coop_lock *l) {
-    struct lock *k = LK(l);
-    if (COOP_UNLIKELY(k->owner != coop__task_current() || k->owner == NULL)) return -EPERM;
-    coop__wait *n = k->waiters.first;
-    if (COOP_LIKELY(n == NULL)) {
+/* Release with waiters (hand-off) or by a non-owner. */
+__attribute__((noinline)) static int release_slow(struct lock *k) {
+    if (k->owner == NULL || k->owner != coop__self()) return -EPERM;
+    coop__wait *n = coop__wait_pop(&k->waiters);
+    if (!n) {
         k->owner = NULL;
         return 0;
     }
-    coop__waitq_remove(n);
     k->owner = n->w.task;
     coop__unpark(&n->w, 0);
     return 0;
+}
+
+int coop_lock_release(coop_lock *l) {
+    struct lock *k = LK(l);
+    coop__loop *lp = coop__tls_loop;
+    /* Owner is the running task (so not NULL) and nobody waits. */
+    if (COOP_LIKELY(lp && lp->current && k->owner == lp->current && k->waiters.first == NULL)) {
+        k->owner = NULL;
+        return 0;
+    }
+    return release_slow(k);
 }
 
 int coop_lock_locked(const coop_lock *l) {

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "sched/loop.h"
 #include "sched/park.h"
 
 typedef struct coop__wait coop__wait;
@@ -40,6 +41,13 @@ struct coop__wait {
 };
 
 #define COOP__WAIT_OF(waiter) ((coop__wait *)((char *)(waiter) - offsetof(coop__wait, w)))
+
+/* The running task (NULL outside a task): coop__task_current inlined, for
+ * the lock's fast paths (a call there would double their cost). */
+static inline coop__task *coop__self(void) {
+    coop__loop *l = coop__tls_loop;
+    return l ? l->current : NULL;
+}
 
 static inline int coop__waitq_empty(const coop__waitq *q) { return q->first == NULL; }
 
