@@ -13,29 +13,16 @@
 #include "gen/coro.h"
 #include "util/misuse.h"
 
-static _Thread_local struct {
-    coop__fiber *fiber_slot; /* the thread's context when no task runs: */
-    void *coro_slot;         /* its two slots (see coop__ctx) */
-    coop__fiber fiber;       /* the thread's own stack, as a fiber */
-    coop__task *task;        /* cache: the task whose slots are in ctx */
-    coop__ctx ctx;           /* cache: task's slots */
-    int ready;               /* ctx and fiber are set up */
-    coop__stack_pool *pool;  /* stacks of this thread's coroutines */
-    size_t pool_users;       /* coroutines holding a stack from pool */
-} tls;
+_Thread_local coop__coro_tls coop__coro_state;
+#define tls coop__coro_state
 
-const void *coop__coro_thread_tag(void) { return &tls; }
-
-coop__ctx coop__coro_ctx(void) {
-    coop__task *t = coop__task_current();
-    if (COOP_LIKELY(t)) {
+coop__ctx coop__coro_ctx_slow(coop__task *t) {
+    if (t) {
         /* Task records are reused at the same address by later tasks, but
          * the slots' addresses are then the same too: the cache stays right. */
-        if (COOP_UNLIKELY(t != tls.task)) {
-            tls.task = t;
-            tls.ctx.fiber = coop__task_fiber_slot(t);
-            tls.ctx.coro = coop__task_coro_slot(t);
-        }
+        tls.task = t;
+        tls.ctx.fiber = coop__task_fiber_slot(t);
+        tls.ctx.coro = coop__task_coro_slot(t);
         return tls.ctx;
     }
     if (COOP_UNLIKELY(!tls.ready)) {

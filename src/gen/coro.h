@@ -18,6 +18,7 @@
 #define COOP_GEN_CORO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "core/fiber.h"
 #include "core/stack.h"
 #include "sched/park.h"
@@ -41,12 +42,39 @@ typedef struct coop__ctx {
     void **coro;         /* the coroutine owning it (a coop__coro *), or NULL */
 } coop__ctx;
 
+/* Per-thread state of coro.c, here for the inline fast paths. */
+typedef struct coop__coro_tls {
+    coop__task *task;        /* cache: the task whose slots are in ctx */
+    coop__ctx ctx;           /* cache: that task's slots */
+    coop__fiber *fiber_slot; /* the thread's context when no task runs: */
+    void *coro_slot;         /* its two slots (see coop__ctx) */
+    coop__fiber fiber;       /* the thread's own stack, as a fiber */
+    int ready;               /* fiber and slots are set up */
+    coop__stack_pool *pool;  /* stacks of this thread's coroutines */
+    size_t pool_users;       /* coroutines holding a stack from pool */
+} coop__coro_tls;
+extern _Thread_local coop__coro_tls coop__coro_state;
+
+coop__ctx coop__coro_ctx_slow(coop__task *t);
+
 /* The current context: the running task's, or the thread's own when no
- * task runs (outside a loop, or in a loop callback). Never NULL. */
-coop__ctx coop__coro_ctx(void);
+ * task runs (outside a loop, or in a loop callback). */
+static inline coop__ctx coop__coro_ctx(void) {
+    coop__task *t = coop__task_current();
+    if (__builtin_expect(t && t == coop__coro_state.task, 1)) return coop__coro_state.ctx;
+    return coop__coro_ctx_slow(t);
+}
 
 /* A per-thread address identifying the calling thread. */
-const void *coop__coro_thread_tag(void);
+static inline const void *coop__coro_thread_tag(void) { return &coop__coro_state; }
+
+/* 1 if the caller runs on f's stack, i.e. f is the fiber executing now
+ * (each stack is executed by one context at a time). Exact and cheap; 0
+ * for fibers of unknown bounds (the thread's own stack). */
+static inline int coop__coro_on(const coop__fiber *f) {
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    return sp - (uintptr_t)f->stack_lo < f->stack_size;
+}
 
 /* Give c a stack of stack_size bytes (0 = default) from the thread's pool
  * and prepare its fiber to run entry(arg). name labels the stack for

@@ -71,8 +71,24 @@ int coop_gen_new(coop_gen **out, coop_gen_fn body, void *arg, size_t stack_size)
     return 0;
 }
 
-/* Resume g with a value (err == 0) or an injected error, and return what
- * came out. The caller has checked g. */
+/* Run g (NEW or SUSPENDED) with a value or an injected error until it
+ * yields or finishes, and return what came out. */
+static inline int run(coop_gen *g, void *in, int err, void **value) {
+    coop__ctx ctx = coop__coro_ctx();
+    g->in_value = in;
+    g->in_err = err;
+    g->ctx = ctx;
+    g->back_fiber = *ctx.fiber;
+    g->back_coro = *ctx.coro;
+    g->state = GEN_RUNNING;
+    coop__coro_jump(ctx, &g->coro.fiber, &g->coro);
+    /* back here: g yielded (SUSPENDED) or finished (DONE) */
+    if (COOP_UNLIKELY(g->state == GEN_DONE)) coop__coro_release(&g->coro);
+    if (value) *value = g->out_value;
+    return g->out_code;
+}
+
+/* Resume g from any state (the caller has checked g). */
 static int resume(coop_gen *g, void *in, int err, void **value) {
     if (g->state == GEN_RUNNING) return -EBUSY;
     if (g->state == GEN_DONE) {
@@ -88,18 +104,7 @@ static int resume(coop_gen *g, void *in, int err, void **value) {
         }
         if (in) return -EINVAL; /* Python: can't send non-None to a just-started generator */
     }
-    coop__ctx ctx = coop__coro_ctx();
-    g->in_value = in;
-    g->in_err = err;
-    g->ctx = ctx;
-    g->back_fiber = *ctx.fiber;
-    g->back_coro = *ctx.coro;
-    g->state = GEN_RUNNING;
-    coop__coro_jump(ctx, &g->coro.fiber, &g->coro);
-    /* back here: g yielded (SUSPENDED) or finished (DONE) */
-    if (g->state == GEN_DONE) coop__coro_release(&g->coro);
-    if (value) *value = g->out_value;
-    return g->out_code;
+    return run(g, in, err, value);
 }
 
 static int check(const coop_gen *g) {
@@ -109,6 +114,9 @@ static int check(const coop_gen *g) {
 }
 
 int coop_gen_send(coop_gen *g, void *in, void **value) {
+    /* fast path: a suspended generator of this thread */
+    if (COOP_LIKELY(g && g->state == GEN_SUSPENDED && g->coro.thread_tag == coop__coro_thread_tag()))
+        return run(g, in, 0, value);
     int r = check(g);
     return r < 0 ? r : resume(g, in, 0, value);
 }
@@ -154,10 +162,11 @@ int coop_gen_free(coop_gen *g) {
 }
 
 int coop_gen_yield(coop_gen *g, void *value, void **sent) {
-    if (!g || g->state != GEN_RUNNING || g->coro.thread_tag != coop__coro_thread_tag())
+    /* Only g's own body runs on g's stack (not a generator or greenlet it
+     * resumed, not another task): that check is the whole validation. */
+    if (COOP_UNLIKELY(!g || g->state != GEN_RUNNING || !coop__coro_on(&g->coro.fiber)))
         return -EPERM;
-    coop__ctx ctx = coop__coro_ctx();
-    if (ctx.fiber != g->ctx.fiber || *ctx.fiber != &g->coro.fiber) return -EPERM;
+    coop__ctx ctx = g->ctx;
     g->out_code = 0;
     g->out_value = value;
     g->state = GEN_SUSPENDED;
@@ -169,9 +178,7 @@ int coop_gen_yield(coop_gen *g, void *value, void **sent) {
 }
 
 int coop_gen_yield_from(coop_gen *g, coop_gen *sub, void **result) {
-    if (!g || g->state != GEN_RUNNING) return -EPERM;
-    coop__ctx ctx = coop__coro_ctx();
-    if (ctx.fiber != g->ctx.fiber || *ctx.fiber != &g->coro.fiber) return -EPERM;
+    if (!g || g->state != GEN_RUNNING || !coop__coro_on(&g->coro.fiber)) return -EPERM;
     int r = check(sub);
     if (r < 0) return r;
     if (sub == g) return -EBUSY;

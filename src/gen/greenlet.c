@@ -201,6 +201,21 @@ static int switch_checked(coop_greenlet *target, void *value, int err, void **re
 }
 
 int coop_greenlet_switch(coop_greenlet *target, void *value, void **received) {
+    /* fast path: a live greenlet of the running greenlet's group */
+    coop__ctx ctx = coop__coro_ctx();
+    coop__coro *c = *ctx.coro;
+    if (COOP_LIKELY(target && c && c->kind == COOP__CORO_GREENLET)) {
+        coop_greenlet *cur = (coop_greenlet *)c;
+        if (COOP_LIKELY(cur->root == target->root && target->state == GL_ALIVE && target != cur)) {
+            target->in_value = value;
+            target->in_err = 0;
+            coop__coro_jump(ctx, target->fiber, target->ctx_coro);
+            reap(cur->root);
+            if (COOP_UNLIKELY(cur->in_err)) return cur->in_err;
+            if (received) *received = cur->in_value;
+            return 0;
+        }
+    }
     return switch_checked(target, value, 0, received);
 }
 
