@@ -5,35 +5,24 @@
  * message names the task, the section and the call. Each violation runs in
  * a forked child; the test checks SIGABRT and the message.
  */
-#include <signal.h>
 #include <stdint.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include "test.h"
+#include "expect_abort.h"
 
-/* Run fn(arg) as the main task of a loop in a child with stderr captured;
- * returns 1 if the child died of SIGABRT, and its stderr in buf. */
+typedef struct loop_run {
+    coop_fn fn; /* the main task */
+    void *arg;  /* its argument */
+} loop_run;
+
+static void run_loop(void *arg) {
+    loop_run *r = arg;
+    test_run(r->fn, r->arg);
+}
+
+/* Run fn(arg) as the main task of a loop in a child with stderr captured
+ * in buf; returns 1 if the child died of SIGABRT. */
 static int run_child(coop_fn fn, void *arg, char *buf, size_t size) {
-    int p[2];
-    CHECK(pipe(p) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        close(p[0]);
-        dup2(p[1], 2);
-        test_run(fn, arg);
-        _exit(0);
-    }
-    close(p[1]);
-    size_t n = 0;
-    ssize_t k;
-    while (n + 1 < size && (k = read(p[0], buf + n, size - 1 - n)) > 0) n += (size_t)k;
-    buf[n] = '\0';
-    close(p[0]);
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+    loop_run r = {fn, arg};
+    return expect_abort(run_loop, &r, buf, size);
 }
 
 typedef struct account {
@@ -122,23 +111,15 @@ TEST(atomic_end_without_begin_aborts) {
     CHECK(strstr(buf, "coop_atomic_end without coop_atomic_begin") != NULL);
 }
 
+static void begin_outside(void *arg) {
+    (void)arg;
+    coop_atomic_begin("nowhere");
+}
+
 TEST(atomic_begin_outside_a_task_aborts) {
-    int p[2];
-    CHECK(pipe(p) == 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 2);
-        coop_atomic_begin("nowhere");
-        _exit(0);
-    }
-    close(p[1]);
-    char buf[512] = {0};
-    ssize_t n = read(p[0], buf, sizeof buf - 1);
-    close(p[0]);
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
-    CHECK(n > 0 && strstr(buf, "nowhere") != NULL);
+    char buf[512];
+    CHECK(expect_abort(begin_outside, NULL, buf, sizeof buf));
+    CHECK(strstr(buf, "nowhere") != NULL);
 }
 
 /* A generator is part of its consumer's task: resuming one that only
