@@ -52,6 +52,8 @@ typedef struct coop__coro_tls {
     int ready;               /* fiber and slots are set up */
     coop__stack_pool *pool;  /* stacks of this thread's coroutines */
     size_t pool_users;       /* coroutines holding a stack from pool */
+    void *greenlet;          /* greenlet.c: the greenlet last switched to on this
+                                thread (a hint, validated by its stack bounds) */
 } coop__coro_tls;
 extern _Thread_local coop__coro_tls coop__coro_state;
 
@@ -68,12 +70,25 @@ static inline coop__ctx coop__coro_ctx(void) {
 /* A per-thread address identifying the calling thread. */
 static inline const void *coop__coro_thread_tag(void) { return &coop__coro_state; }
 
+/* The stack pointer (without forcing a frame pointer, as
+ * __builtin_frame_address would). */
+static inline uintptr_t coop__coro_sp(void) {
+    uintptr_t sp;
+#if defined(__x86_64__)
+    __asm__("movq %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+    __asm__("mov %0, sp" : "=r"(sp));
+#else
+    sp = (uintptr_t)__builtin_frame_address(0);
+#endif
+    return sp;
+}
+
 /* 1 if the caller runs on f's stack, i.e. f is the fiber executing now
  * (each stack is executed by one context at a time). Exact and cheap; 0
  * for fibers of unknown bounds (the thread's own stack). */
 static inline int coop__coro_on(const coop__fiber *f) {
-    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    return sp - (uintptr_t)f->stack_lo < f->stack_size;
+    return coop__coro_sp() - (uintptr_t)f->stack_lo < f->stack_size;
 }
 
 /* Give c a stack of stack_size bytes (0 = default) from the thread's pool

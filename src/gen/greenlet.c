@@ -34,7 +34,9 @@ struct coop_greenlet {
     coop_greenlet_fn fn;    /* the body (NULL for a root) */
     coop_greenlet *parent;  /* receives control when it dies; referenced; NULL for a root */
     coop_greenlet *root;    /* the group's root (a root points to itself) */
-    coop__ctx home;         /* root only: the context the group lives in */
+    coop__ctx home;         /* the context the group lives in (copied from the root) */
+    uintptr_t stack_lo;     /* bounds of the stack it runs on, copied (not read */
+    size_t stack_size;      /* through fiber) so the fast path never follows a stale pointer */
     coop_greenlet *zombie;  /* root only: a dead greenlet whose stack awaits release */
     int state;              /* enum gl_state */
     int is_root;            /* 1 for a group's root */
@@ -42,6 +44,7 @@ struct coop_greenlet {
     unsigned refs;          /* the user's handle + children that name it as parent */
     int in_err;             /* switch -> target: 0, or the error thrown in */
     void *in_value;         /* switch -> target: the value passed */
+    void **received;        /* where its pending fast-path switch stores what arrives */
 };
 
 /* The greenlet running in ctx, or NULL if ctx has no group. */
@@ -50,6 +53,14 @@ static inline coop_greenlet *current_of(coop__ctx ctx) {
     if (!c) return NULL;
     if (c->kind == COOP__CORO_GREENLET) return (coop_greenlet *)c;
     return *coop__gen_root_slot(c);
+}
+
+/* The greenlet last switched to on this thread, a hint for the fast path. */
+#define hint coop__coro_state.greenlet
+
+/* 1 if the caller runs on g's stack: then g is the running greenlet. */
+static inline int running_on(const coop_greenlet *g) {
+    return coop__coro_sp() - g->stack_lo < g->stack_size;
 }
 
 /* Give back the stack of the greenlet that died last (we are off it now). */
@@ -91,7 +102,9 @@ static int transfer(coop__ctx ctx, coop_greenlet *cur, coop_greenlet *target, vo
     target->in_value = value;
     target->in_err = err;
     if (target->state == GL_NEW) target->state = GL_ALIVE;
+    hint = target;
     coop__coro_jump(ctx, target->fiber, target->ctx_coro);
+    hint = cur;
     reap(cur->root);
     if (cur->in_err) return cur->in_err;
     if (received) *received = cur->in_value;
@@ -109,6 +122,7 @@ static void greenlet_entry(void *p) {
     t->in_err = r < 0 ? r : 0;
     if (t->state == GL_NEW) t->state = GL_ALIVE;
     g->root->zombie = g;
+    hint = t;
     coop__coro_exit(g->root->home, t->fiber, t->ctx_coro);
 }
 
@@ -120,6 +134,8 @@ static coop_greenlet *root_new(coop__ctx ctx) {
     r->coro.thread_tag = coop__coro_thread_tag();
     r->fiber = *ctx.fiber;
     r->home = ctx;
+    r->stack_lo = (uintptr_t)r->fiber->stack_lo; /* 0 and 0 for the thread's stack: */
+    r->stack_size = r->fiber->stack_size;        /* the fast path is never taken there */
     r->root = r;
     r->is_root = 1;
     r->state = GL_ALIVE;
@@ -134,6 +150,7 @@ static coop_greenlet *root_new(coop__ctx ctx) {
 }
 
 static void root_drop(coop_greenlet *r) {
+    if (hint == r) hint = NULL;
     coop__ctx ctx = coop__coro_ctx();
     if (ctx.fiber != r->home.fiber || *ctx.coro != r->ctx_coro)
         coop__misuse("coop_greenlet_free: the last greenlet of a group must be freed from the "
@@ -151,6 +168,7 @@ static void unref(coop_greenlet *g) {
         if (g->is_root) {
             root_drop(g);
         } else {
+            if (hint == g) hint = NULL;
             coop__coro_release(&g->coro);
             coop__free(g);
         }
@@ -182,6 +200,9 @@ int coop_greenlet_new(coop_greenlet **out, coop_greenlet_fn fn, coop_greenlet *p
     }
     g->fiber = &g->coro.fiber;
     g->ctx_coro = &g->coro;
+    g->home = parent->root->home;
+    g->stack_lo = (uintptr_t)g->coro.stack.lo;
+    g->stack_size = (size_t)((char *)g->coro.stack.hi - (char *)g->coro.stack.lo);
     g->fn = fn;
     g->parent = parent;
     g->root = parent->root;
@@ -200,21 +221,29 @@ static int switch_checked(coop_greenlet *target, void *value, int err, void **re
     return transfer(ctx, cur, target, value, err, received);
 }
 
+/* Back in a fast-path switch: whoever switched here set the hint to us.
+ * Reading everything from memory keeps nothing live across the switch, so
+ * the fast path saves no registers of its own (the switch saves them). */
+static int arrived(void) {
+    coop_greenlet *me = hint;
+    reap(me->root);
+    if (COOP_UNLIKELY(me->in_err)) return me->in_err;
+    if (me->received) *me->received = me->in_value;
+    return 0;
+}
+
 int coop_greenlet_switch(coop_greenlet *target, void *value, void **received) {
-    /* fast path: a live greenlet of the running greenlet's group */
-    coop__ctx ctx = coop__coro_ctx();
-    coop__coro *c = *ctx.coro;
-    if (COOP_LIKELY(target && c && c->kind == COOP__CORO_GREENLET)) {
-        coop_greenlet *cur = (coop_greenlet *)c;
-        if (COOP_LIKELY(cur->root == target->root && target->state == GL_ALIVE && target != cur)) {
-            target->in_value = value;
-            target->in_err = 0;
-            coop__coro_jump(ctx, target->fiber, target->ctx_coro);
-            reap(cur->root);
-            if (COOP_UNLIKELY(cur->in_err)) return cur->in_err;
-            if (received) *received = cur->in_value;
-            return 0;
-        }
+    /* Fast path: the hint is the running greenlet (we are on its stack), and
+     * target is a live greenlet of its group. No context lookup needed. */
+    coop_greenlet *cur = hint;
+    if (COOP_LIKELY(cur && target && running_on(cur) && cur->root == target->root &&
+                    target->state == GL_ALIVE && target != cur)) {
+        cur->received = received;
+        target->in_value = value;
+        target->in_err = 0;
+        hint = target;
+        coop__coro_jump(cur->home, target->fiber, target->ctx_coro);
+        return arrived();
     }
     return switch_checked(target, value, 0, received);
 }
