@@ -68,6 +68,9 @@ enum coop_pool_builtin {
     COOP_POOL_DNS = 2, /* "dns": name resolution; default 4 threads */
 };
 
+/* Most worker threads one pool may have. */
+#define COOP_POOL_THREADS_MAX 256
+
 /* Default queue limit of a pool: jobs queued beyond the running ones. */
 #define COOP_POOL_QUEUE_DEFAULT 1024
 
@@ -77,11 +80,11 @@ enum coop_pool_builtin {
 COOP_API coop_pool *coop_pool_builtin(int which);
 
 /* Create a pool named name (copied, up to 31 bytes; for reports) with at
- * most threads workers (>= 1) and at most queue_limit queued jobs (>= 1;
- * jobs beyond it wait for a slot, see coop_pool_call). No thread starts
- * until the first job. Errors: -EINVAL (threads < 1, queue_limit < 1,
- * pool NULL), -ENOMEM. The caller owns *pool and frees it with
- * coop_pool_free. [any thread] */
+ * most threads workers (1..COOP_POOL_THREADS_MAX) and at most queue_limit
+ * queued jobs (>= 1; jobs beyond it wait for a slot, see coop_pool_call).
+ * No thread starts until the first job. Errors: -EINVAL (threads out of
+ * range, queue_limit < 1, pool NULL), -ENOMEM. The caller owns *pool and
+ * frees it with coop_pool_free. [any thread] */
 COOP_API int coop_pool_new(coop_pool **pool, const char *name, int threads, int queue_limit);
 
 /* Stop and join the pool's workers (jobs already running, including
