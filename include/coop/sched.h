@@ -202,7 +202,7 @@ COOP_API void coop_atomic_end(void);
  * --------------------------------------------------------------------- */
 
 typedef struct coop_timer {
-    _Alignas(8) unsigned char opaque_[64];
+    _Alignas(8) unsigned char opaque_[80];
 } coop_timer;
 
 /* Prepare a handle (idempotent while not pending). [any thread] */
