@@ -22,8 +22,8 @@ static int64_t mono_ns(void) {
 
 static struct {
     pthread_mutex_t mu;
-    int held;              /* "still running" reports */
-    int released;          /* "released" reports */
+    atomic_int held;       /* "still running" reports */
+    atomic_int released;   /* "released" reports */
     char task[32];         /* name in the first report */
     int64_t held_ns;       /* its time */
     int nframes;           /* its depth */
