@@ -202,6 +202,11 @@ int coop_run_in_loop(coop_loop *l, coop_fn fn, void *arg, int *result) {
     if (!l || !fn) return -EINVAL;
     int kind = caller_kind();
     if (kind < 0) return kind;
+    if (kind) {
+        /* A task already cancelled does not start fn at all. */
+        int r = coop__checkpoint();
+        if (r < 0) return r;
+    }
     rjob *j = coop__calloc(1, sizeof *j);
     if (!j) return -ENOMEM;
     j->start.fn = rjob_start;
