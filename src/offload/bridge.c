@@ -6,12 +6,16 @@
  *   3. coop_loop_thread: a loop kept alive on its own thread
  *   4. coop_mailbox: a bounded MPMC queue across loops and threads
  *
- * The one hard rule of cross-thread wakeups: a post node that lives on a
- * task's stack must have been delivered before that task returns. So a task
- * whose wait is cancelled after another thread already posted its wakeup
- * waits (shielded) for that post before it leaves. Every task that waits for
- * a post holds its loop (coop__loop_hold), so the loop neither reports a
- * deadlock nor finishes while the post is on its way.
+ * The hard rules of cross-thread wakeups:
+ *  - a post node that lives on a task's stack must have been delivered
+ *    before that task returns: a task whose wait is cancelled after another
+ *    thread already posted its wakeup waits (shielded) for that post;
+ *  - every task that waits for a post holds its loop (coop__loop_hold), so
+ *    the loop neither reports a deadlock nor finishes while it is on its way;
+ *  - coop__loop_post still reads the loop after publishing the node (to
+ *    write the wake-up fd), so a post that lets a loop finish must not let it
+ *    free itself before the poster is out: the poster posts under a mutex
+ *    that the post's callback takes once before going on (poster_mu).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,11 +38,17 @@ typedef struct rwait {
     coop__loop *loop;   /* the waiting task's loop */
     int parked;         /* loop thread only: a park on w is unresolved */
     int arrived;        /* loop thread only: post ran */
+    pthread_mutex_t *poster_mu; /* held by the poster around its post; taken
+                                   once on arrival (see the file comment) */
 } rwait;
 
 /* Runs on the waiter's loop: the wakeup arrived. */
 static void rwait_arrive(coop__post *p) {
     rwait *rw = (rwait *)((char *)p - offsetof(rwait, post));
+    if (rw->poster_mu) {
+        pthread_mutex_lock(rw->poster_mu);
+        pthread_mutex_unlock(rw->poster_mu);
+    }
     rw->arrived = 1;
     if (rw->parked) {
         rw->parked = 0;
@@ -122,15 +132,15 @@ static void rjob_unref(rjob *j) {
 
 /* On the target: fn has returned (or never started). Tell the caller. */
 static void rjob_complete(rjob *j) {
+    pthread_mutex_lock(&j->mu);
     if (j->waiter) {
         /* The caller's loop is held by the caller, so it is still alive. */
         coop__loop_post(j->waiter->loop, &j->waiter->post);
     } else {
-        pthread_mutex_lock(&j->mu);
         j->done = 1;
         pthread_cond_signal(&j->cv);
-        pthread_mutex_unlock(&j->mu);
     }
+    pthread_mutex_unlock(&j->mu);
     rjob_unref(j);
 }
 
@@ -148,6 +158,8 @@ static int rjob_task(void *arg) {
 
 static void rjob_start(coop__post *p) {
     rjob *j = (rjob *)((char *)p - offsetof(rjob, start));
+    pthread_mutex_lock(&j->mu); /* the poster has left coop__loop_post */
+    pthread_mutex_unlock(&j->mu);
     int r = coop_spawn(NULL, "run_in_loop", rjob_task, j);
     if (r < 0) {
         j->error = r;
@@ -157,6 +169,8 @@ static void rjob_start(coop__post *p) {
 
 static void rjob_cancel(coop__post *p) {
     rjob *j = (rjob *)((char *)p - offsetof(rjob, cancel));
+    pthread_mutex_lock(&j->mu); /* the poster has left coop__loop_post */
+    pthread_mutex_unlock(&j->mu);
     if (j->in_scope)
         coop_scope_cancel(&j->scope);
     else
@@ -164,12 +178,21 @@ static void rjob_cancel(coop__post *p) {
     rjob_unref(j);
 }
 
+/* Post p to the target under j->mu (its callback takes j->mu first). */
+static int post_locked(rjob *j, coop__loop *target, coop__post *p) {
+    pthread_mutex_lock(&j->mu);
+    int r = coop__loop_post(target, p);
+    pthread_mutex_unlock(&j->mu);
+    return r;
+}
+
 static int run_from_task(coop__loop *target, rjob *j) {
     rwait rw;
     rwait_init(&rw, "coop_run_in_loop");
+    rw.poster_mu = &j->mu;
     j->waiter = &rw;
     coop__loop_hold(rw.loop);
-    int r = coop__loop_post(target, &j->start);
+    int r = post_locked(j, target, &j->start);
     if (r < 0) {
         coop__loop_release(rw.loop);
         rjob_unref(j); /* the target's reference: it will never run */
@@ -179,7 +202,7 @@ static int run_from_task(coop__loop *target, rjob *j) {
     if (r < 0) {
         /* Cancelled: cancel fn's task, then wait for it to return. */
         atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed);
-        if (coop__loop_post(target, &j->cancel) < 0) rjob_unref(j);
+        if (post_locked(j, target, &j->cancel) < 0) rjob_unref(j);
         rwait_finish(&rw);
     }
     coop__loop_release(rw.loop);
@@ -187,7 +210,7 @@ static int run_from_task(coop__loop *target, rjob *j) {
 }
 
 static int run_from_thread(coop__loop *target, rjob *j) {
-    int r = coop__loop_post(target, &j->start);
+    int r = post_locked(j, target, &j->start);
     if (r < 0) {
         rjob_unref(j);
         return r;
@@ -247,6 +270,7 @@ static int keeper_main(void *arg) {
     rwait rw;
     rwait_init(&rw, "coop_loop_thread (idle)");
     rw.w.on_cancel = NULL; /* only stop ends the keeper */
+    rw.poster_mu = &t->mu;
     coop__loop_hold(rw.loop);
     pthread_mutex_lock(&t->mu);
     t->loop = coop_loop_current();
@@ -306,8 +330,12 @@ coop_loop *coop_loop_thread_loop(const coop_loop_thread *t) { return t->loop; }
 
 int coop_loop_thread_stop(coop_loop_thread *t) {
     if (!t) return -EINVAL;
-    /* The keeper holds the loop, so the post cannot find it finished. */
+    /* The keeper holds the loop, so the post cannot find it finished; the
+     * keeper takes t->mu on arrival, so the loop cannot end (and free
+     * itself) before this thread is out of coop__loop_post. */
+    pthread_mutex_lock(&t->mu);
     coop__loop_post(t->loop, &t->keeper->post);
+    pthread_mutex_unlock(&t->mu);
     pthread_join(t->thread, NULL);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv);
