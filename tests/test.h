@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "coop.h"
+#include "util/alloc.h" /* coop__alloc_live, coop__alloc_fail_at */
 
 typedef void (*test_fn)(void);
 void test__register(const char *name, test_fn fn, const char *file, int timeout_s);
@@ -30,6 +31,10 @@ __attribute__((noreturn, format(printf, 3, 4))) void test__fail(const char *file
         test__register(#name, test_##name, __FILE__, (secs));                   \
     }                                                                           \
     static void test_##name(void)
+
+/* Run fn in a forked child with stderr captured; check that it aborts
+ * (SIGABRT) and that its stderr contains needle. For misuse tests. */
+void test_expect_abort(void (*fn)(void), const char *needle);
 
 /* The test does not check for leaked fds (e.g. it hands fds to a child). */
 void test_skip_fd_check(void);

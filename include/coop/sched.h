@@ -134,7 +134,7 @@ typedef struct coop_spawn_opts {
  * Errors: -ENOMEM (no memory or stack), -EPERM (no loop on this thread),
  * -EINVAL (fn NULL). Does not suspend. [loop] */
 COOP_API int coop_spawn(coop_task_id *id, const char *name, coop_fn fn, void *arg);
-COOP_API int coop_spawn_opts(coop_task_id *id, const coop_spawn_opts *opts, coop_fn fn,
+COOP_API int coop_spawn_with(coop_task_id *id, const coop_spawn_opts *opts, coop_fn fn,
                              void *arg);
 
 /* Wait until task t finishes and store its result in *result (may be NULL);

@@ -243,7 +243,7 @@ int coop_run_opts(const coop_options *opts, coop_fn fn, void *arg) {
     }
     if (!fn) return -EINVAL;
     if (coop__tls_loop) return -EBUSY;
-    coop__loop *l;
+    coop__loop *l = NULL;
     int r = loop_new(opts, &l);
     if (r < 0) return r;
     coop__fiber_make_thread(&l->thread_fiber);

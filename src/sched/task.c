@@ -136,7 +136,7 @@ int coop__task_spawn(coop__loop *l, const coop_spawn_opts *opts, coop_fn fn, voi
 
 /* ---- public API ------------------------------------------------------------ */
 
-int coop_spawn_opts(coop_task_id *id, const coop_spawn_opts *opts, coop_fn fn, void *arg) {
+int coop_spawn_with(coop_task_id *id, const coop_spawn_opts *opts, coop_fn fn, void *arg) {
     coop__loop *l = coop__tls_loop;
     if (!l) return -EPERM;
     return coop__task_spawn(l, opts, fn, arg, NULL, NULL, id != NULL, id);
@@ -144,7 +144,7 @@ int coop_spawn_opts(coop_task_id *id, const coop_spawn_opts *opts, coop_fn fn, v
 
 int coop_spawn(coop_task_id *id, const char *name, coop_fn fn, void *arg) {
     coop_spawn_opts o = {name, 0};
-    return coop_spawn_opts(id, &o, fn, arg);
+    return coop_spawn_with(id, &o, fn, arg);
 }
 
 typedef struct join_wait {

@@ -27,7 +27,7 @@ void coop_nursery_open(coop_nursery *n, int64_t deadline) {
     coop__scope_enter(t, &x->scope, t->scope, deadline);
 }
 
-int coop_nursery_spawn_opts(coop_nursery *n, coop_task_id *id, const coop_spawn_opts *opts,
+int coop_nursery_spawn_with(coop_nursery *n, coop_task_id *id, const coop_spawn_opts *opts,
                             coop_fn fn, void *arg) {
     coop__loop *l = coop__loop_get();
     coop__nursery *x = impl(n);
@@ -41,7 +41,7 @@ int coop_nursery_spawn_opts(coop_nursery *n, coop_task_id *id, const coop_spawn_
 
 int coop_nursery_spawn(coop_nursery *n, coop_task_id *id, const char *name, coop_fn fn, void *arg) {
     coop_spawn_opts o = {name, 0};
-    return coop_nursery_spawn_opts(n, id, &o, fn, arg);
+    return coop_nursery_spawn_with(n, id, &o, fn, arg);
 }
 
 void coop__nursery_child_done(coop__nursery *x, coop__task *t, int result) {
