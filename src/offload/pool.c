@@ -248,14 +248,17 @@ static void stop_workers(coop_pool *p, const char *who) {
                      p->nrunning - p->ndetached_running, p->name);
     p->stopping = 1;
     pthread_cond_broadcast(&p->work);
+    /* Workers mark their slot EXITED under mu; take the list under mu and
+     * join outside it (an exiting worker needs mu to say it exits). */
+    unsigned char had[COOP_POOL_THREADS_MAX];
+    memcpy(had, p->slot, sizeof had);
     pthread_mutex_unlock(&p->mu);
-    for (int i = 0; i < COOP_POOL_THREADS_MAX; i++) {
-        if (p->slot[i] != SLOT_FREE) {
-            pthread_join(p->tid[i], NULL);
-            p->slot[i] = SLOT_FREE;
-        }
-    }
+    for (int i = 0; i < COOP_POOL_THREADS_MAX; i++)
+        if (had[i] != SLOT_FREE) pthread_join(p->tid[i], NULL);
+    pthread_mutex_lock(&p->mu);
+    memset(p->slot, SLOT_FREE, sizeof p->slot);
     p->stopping = 0;
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* ---- pool objects ----------------------------------------------------- */
