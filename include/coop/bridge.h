@@ -37,7 +37,9 @@ typedef struct coop_loop_thread coop_loop_thread;
 
 /* Start a thread running a loop that stays alive (idle, blocked in the
  * kernel) until coop_loop_thread_stop, ready to run what coop_run_in_loop
- * and coop_call_soon_threadsafe send it. opts may be NULL (defaults).
+ * and coop_call_soon_threadsafe send it. opts may be NULL (defaults). The
+ * thread starts with asynchronous signals blocked (they go to the program's
+ * other threads); faults, SIGABRT and SIGURG stay deliverable.
  * Errors: -ENOMEM, -EAGAIN (no thread), and coop_run's errors. [any thread] */
 COOP_API int coop_loop_thread_start(coop_loop_thread **out, const coop_options *opts);
 

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include "coop.h"
@@ -307,7 +308,17 @@ int coop_loop_thread_start(coop_loop_thread **out, const coop_options *opts) {
         coop_options_init(&t->opts);
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
+    /* The loop thread is a helper: asynchronous signals meant for the
+     * program go to its other threads (a signal watcher created on the loop
+     * thread still works: it blocks its signals itself). Faults, SIGABRT and
+     * SIGURG (the watchdog's backtrace request) stay deliverable. */
+    sigset_t mask, old;
+    sigfillset(&mask);
+    const int keep[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS, SIGURG};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) sigdelset(&mask, keep[i]);
+    pthread_sigmask(SIG_SETMASK, &mask, &old);
     int rc = pthread_create(&t->thread, NULL, loop_thread_main, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     int r = -rc;
     if (rc == 0) {
         pthread_mutex_lock(&t->mu);
