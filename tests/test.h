@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "coop.h"
+#include "util/alloc.h" /* coop__alloc_live, coop__alloc_fail_at */
 
 typedef void (*test_fn)(void);
 void test__register(const char *name, test_fn fn, const char *file, int timeout_s);

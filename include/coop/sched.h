@@ -134,7 +134,7 @@ typedef struct coop_spawn_opts {
  * Errors: -ENOMEM (no memory or stack), -EPERM (no loop on this thread),
  * -EINVAL (fn NULL). Does not suspend. [loop] */
 COOP_API int coop_spawn(coop_task_id *id, const char *name, coop_fn fn, void *arg);
-COOP_API int coop_spawn_opts(coop_task_id *id, const coop_spawn_opts *opts, coop_fn fn,
+COOP_API int coop_spawn_with(coop_task_id *id, const coop_spawn_opts *opts, coop_fn fn,
                              void *arg);
 
 /* Wait until task t finishes and store its result in *result (may be NULL);
@@ -202,7 +202,7 @@ COOP_API void coop_atomic_end(void);
  * --------------------------------------------------------------------- */
 
 typedef struct coop_timer {
-    _Alignas(8) unsigned char opaque_[64];
+    _Alignas(8) unsigned char opaque_[80];
 } coop_timer;
 
 /* Prepare a handle (idempotent while not pending). [any thread] */

@@ -80,7 +80,7 @@ COOP_API void coop_nursery_open(coop_nursery *n, int64_t deadline);
  * [loop] */
 COOP_API int coop_nursery_spawn(coop_nursery *n, coop_task_id *id, const char *name,
                                 coop_fn fn, void *arg);
-COOP_API int coop_nursery_spawn_opts(coop_nursery *n, coop_task_id *id,
+COOP_API int coop_nursery_spawn_with(coop_nursery *n, coop_task_id *id,
                                      const coop_spawn_opts *opts, coop_fn fn, void *arg);
 
 /* Cancel every child and the nursery body: coop_scope_cancel on n. [loop] */

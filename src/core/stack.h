@@ -41,4 +41,31 @@ void coop__stack_put(coop__stack_pool *pool, coop__stack *s);
  * until the stack is put back (the task record on the stack holds it). */
 void coop__stack_set_name(const coop__stack *s, const char *name);
 
+/* Abort with "coop: stack overflow in task 'NAME' ..." if the canary band
+ * below s->lo was overwritten (the only overflow detection an unguarded
+ * stack has; coop__stack_put checks too). Cheap: one cache line. */
+void coop__stack_check(const coop__stack *s);
+
+/* Counters of one pool, for tests and debugging. */
+typedef struct coop__stack_stats {
+    unsigned long maps;      /* chunk mappings made (mmap calls) */
+    unsigned long guarded;   /* stacks given a guard page (mprotect calls) */
+    unsigned long unguarded; /* stacks handed out without one (over budget) */
+    unsigned long released;  /* puts over the high-water mark (madvise calls) */
+    unsigned long live;      /* stacks handed out and not yet put back */
+    unsigned long pooled;    /* carved stacks waiting in the pool */
+} coop__stack_stats;
+void coop__stack_pool_stats(const coop__stack_pool *pool, coop__stack_stats *out);
+
+/* Pooled stacks kept ready per size class before the surplus is released
+ * with MADV_FREE (default 64). */
+void coop__stack_pool_set_high_water(coop__stack_pool *pool, unsigned n);
+
+/* The process-wide budget of memory map entries that guard pages may use
+ * (each guard costs two); vmas < 0 restores the default, half of
+ * /proc/sys/vm/max_map_count. Stacks carved beyond it get no guard page. */
+void coop__stack_set_guard_budget(long vmas);
+/* Map entries currently spent on guard pages, process-wide. */
+long coop__stack_guard_budget_used(void);
+
 #endif

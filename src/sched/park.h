@@ -32,8 +32,9 @@ struct coop__waiter {
     /* Called on the loop when the parked task is cancelled (its scope or a
      * deadline), before the task is woken with the cancellation cause. It
      * must unlink w from whatever queue holds it and undo any partial
-     * effect. NULL means the park cannot be cancelled (it ignores
-     * cancellation until unparked). */
+     * effect. NULL means the park cannot be cancelled: it ignores
+     * cancellation entirely, also at entry (used for waits that must
+     * finish, such as a nursery waiting for its children). */
     void (*on_cancel)(coop__waiter *w);
     const char *what;  /* what is awaited, e.g. "coop_lock_acquire" (dumps,
                           deadlock and atomic-section reports) */
@@ -71,6 +72,25 @@ int coop__cancel_cause(void);
 
 /* The task's name (for messages). */
 const char *coop__task_name(const coop__task *t);
+
+/* ---- fibers running on behalf of a task (generators, greenlets) ---------
+ * A generator body runs on its own fiber but is part of its consumer's
+ * task: when it parks, the task parks, and when the task is resumed the
+ * generator's fiber must be the one switched to. The consumer sets the
+ * task's resume fiber before switching into the generator and restores it
+ * after switching back. */
+struct coop__fiber;
+struct coop__stack_pool;
+/* Set the fiber the scheduler resumes for t; returns the previous one. */
+struct coop__fiber *coop__task_swap_fiber(coop__task *t, struct coop__fiber *f);
+/* The loop's stack pool and default stack size (for extra fibers). */
+struct coop__stack_pool *coop__loop_stack_pool(coop__loop *l);
+size_t coop__loop_stack_size(coop__loop *l);
+/* Call fn(t, what, arg) for every unfinished task of l: what is the
+ * waiter's label when parked, else NULL (task dumps). */
+void coop__loop_each_task(coop__loop *l, void (*fn)(coop__task *t, const char *what, void *arg),
+                          void *arg);
+int coop__task_state(const coop__task *t);
 
 /* ---- thread-safe wakeups ------------------------------------------------
  * A node posted from any thread; it runs fn(node) on the loop's thread in

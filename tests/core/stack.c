@@ -1,0 +1,298 @@
+/*
+ * Tests of src/core/stack: the per-loop pool of task stacks — sizes,
+ * reuse without syscalls, staggered tops, MADV_FREE past the high-water
+ * mark, the guard-page budget and the canary of unguarded stacks, and the
+ * overflow reports (guard page and canary) naming the task.
+ */
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "core/fiber.h"
+#include "core/stack.h"
+#include "test.h"
+
+static coop__stack_stats stats_of(coop__stack_pool *pool) {
+    coop__stack_stats st;
+    coop__stack_pool_stats(pool, &st);
+    return st;
+}
+
+TEST(stack_get_rounds_up_to_pages_and_the_minimum) {
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    coop__stack a, b;
+    CHECK_ERR(coop__stack_get(pool, 1, &a), 0);
+    CHECK_EQ(a.size, COOP_STACK_MIN);
+    CHECK((size_t)((char *)a.hi - (char *)a.lo) >= COOP_STACK_MIN);
+    CHECK_ERR(coop__stack_get(pool, 3 * COOP_STACK_MIN + 1, &b), 0);
+    CHECK_EQ(b.size, (3 * COOP_STACK_MIN + 1 + page - 1) / page * page);
+    CHECK((size_t)((char *)b.hi - (char *)b.lo) >= b.size);
+    CHECK_EQ((uintptr_t)b.hi % 64, 0);
+    /* The whole usable range is writable. */
+    memset(b.lo, 0xab, (size_t)((char *)b.hi - (char *)b.lo));
+    coop__stack_put(pool, &a);
+    coop__stack_put(pool, &b);
+    coop__stack_pool_free(pool);
+}
+
+TEST(stack_get_reuses_pooled_stacks_without_mapping) {
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    coop__stack s[8];
+    for (int i = 0; i < 8; i++) CHECK_ERR(coop__stack_get(pool, 64 * 1024, &s[i]), 0);
+    coop__stack_stats before = stats_of(pool);
+    CHECK_EQ(before.live, 8);
+    for (int round = 0; round < 100; round++) {
+        for (int i = 0; i < 8; i++) coop__stack_put(pool, &s[i]);
+        for (int i = 0; i < 8; i++) CHECK_ERR(coop__stack_get(pool, 64 * 1024, &s[i]), 0);
+    }
+    coop__stack_stats after = stats_of(pool);
+    CHECK_EQ(after.maps, before.maps);
+    CHECK_EQ(after.guarded + after.unguarded, before.guarded + before.unguarded);
+    CHECK_EQ(after.released, 0);
+    for (int i = 0; i < 8; i++) coop__stack_put(pool, &s[i]);
+    CHECK_EQ(stats_of(pool).live, 0);
+    coop__stack_pool_free(pool);
+}
+
+TEST(stack_put_then_get_returns_the_most_recent_stack) {
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    coop__stack a, b, c;
+    CHECK_ERR(coop__stack_get(pool, 0, &a), 0);
+    CHECK_ERR(coop__stack_get(pool, 0, &b), 0);
+    void *b_lo = b.lo;
+    coop__stack_put(pool, &a);
+    coop__stack_put(pool, &b);
+    CHECK_ERR(coop__stack_get(pool, 0, &c), 0); /* LIFO: b is still warm in cache */
+    CHECK(c.lo == b_lo);
+    coop__stack_put(pool, &c);
+    coop__stack_pool_free(pool);
+}
+
+TEST(stack_tops_are_staggered_by_cache_lines) {
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    enum { N = 16 };
+    coop__stack s[N];
+    int seen[64] = {0};
+    for (int i = 0; i < N; i++) {
+        CHECK_ERR(coop__stack_get(pool, 64 * 1024, &s[i]), 0);
+        seen[((uintptr_t)s[i].hi / 64) % 64]++;
+    }
+    /* N stacks land on N distinct L1 sets (offsets within a page). */
+    int distinct = 0;
+    for (int i = 0; i < 64; i++) distinct += seen[i] > 0;
+    CHECK_EQ(distinct, N);
+    for (int i = 0; i < N; i++) coop__stack_put(pool, &s[i]);
+    coop__stack_pool_free(pool);
+}
+
+TEST(stack_pool_keeps_sizes_apart) {
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    coop__stack small, big, again;
+    CHECK_ERR(coop__stack_get(pool, 32 * 1024, &small), 0);
+    CHECK_ERR(coop__stack_get(pool, 256 * 1024, &big), 0);
+    coop__stack_put(pool, &small);
+    CHECK_ERR(coop__stack_get(pool, 256 * 1024, &again), 0);
+    CHECK_EQ(again.size, 256 * 1024);
+    CHECK((size_t)((char *)again.hi - (char *)again.lo) >= 256 * 1024);
+    coop__stack_put(pool, &again);
+    coop__stack_put(pool, &big);
+    coop__stack_pool_free(pool);
+}
+
+TEST(stack_put_past_high_water_releases_the_surplus) {
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    coop__stack_pool_set_high_water(pool, 4);
+    coop__stack s[10];
+    for (int i = 0; i < 10; i++) CHECK_ERR(coop__stack_get(pool, 0, &s[i]), 0);
+    for (int i = 0; i < 10; i++) {
+        memset((char *)s[i].hi - 4096, 1, 4096); /* commit the top page */
+        coop__stack_put(pool, &s[i]);
+    }
+    CHECK_EQ(stats_of(pool).released, 6);
+    CHECK_EQ(stats_of(pool).pooled, 10);
+    /* The released ones are handed out again (after the hot ones). */
+    for (int i = 0; i < 10; i++) CHECK_ERR(coop__stack_get(pool, 0, &s[i]), 0);
+    CHECK_EQ(stats_of(pool).maps, 1);
+    for (int i = 0; i < 10; i++) coop__stack_put(pool, &s[i]);
+    coop__stack_pool_free(pool);
+}
+
+TEST(stack_guards_stay_within_the_budget) {
+    coop__stack_set_guard_budget(2 * 5); /* five guards */
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    coop__stack s[20];
+    for (int i = 0; i < 20; i++) CHECK_ERR(coop__stack_get(pool, 0, &s[i]), 0);
+    CHECK_EQ(stats_of(pool).guarded, 5);
+    CHECK_EQ(stats_of(pool).unguarded, 15);
+    CHECK_EQ(coop__stack_guard_budget_used(), 10);
+    for (int i = 0; i < 20; i++) coop__stack_put(pool, &s[i]);
+    coop__stack_pool_free(pool);
+    CHECK_EQ(coop__stack_guard_budget_used(), 0);
+    coop__stack_set_guard_budget(-1);
+}
+
+TEST(stack_budget_is_shared_by_pools) {
+    coop__stack_set_guard_budget(2 * 3);
+    coop__stack_pool *p1, *p2;
+    CHECK_ERR(coop__stack_pool_new(&p1), 0);
+    CHECK_ERR(coop__stack_pool_new(&p2), 0);
+    coop__stack a[2], b[2];
+    for (int i = 0; i < 2; i++) CHECK_ERR(coop__stack_get(p1, 0, &a[i]), 0);
+    for (int i = 0; i < 2; i++) CHECK_ERR(coop__stack_get(p2, 0, &b[i]), 0);
+    CHECK_EQ(stats_of(p1).guarded, 2);
+    CHECK_EQ(stats_of(p2).guarded, 1);
+    for (int i = 0; i < 2; i++) coop__stack_put(p1, &a[i]);
+    coop__stack_pool_free(p1);
+    CHECK_EQ(coop__stack_guard_budget_used(), 2);
+    for (int i = 0; i < 2; i++) coop__stack_put(p2, &b[i]);
+    coop__stack_pool_free(p2);
+    coop__stack_set_guard_budget(-1);
+}
+
+/* The default budget (half of vm.max_map_count) with 100,000 stacks: more
+ * than the guards can cover, and still no ENOMEM from the map count. */
+TEST_TIMEOUT(stack_pool_carves_100k_stacks_past_the_guard_budget, 30) {
+    enum { N = 100000 };
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    coop__stack *s = malloc(N * sizeof *s);
+    CHECK(s != NULL);
+    for (int i = 0; i < N; i++) {
+        int err = coop__stack_get(pool, 64 * 1024, &s[i]);
+        if (err) test__fail(__FILE__, __LINE__, "stack %d: %s", i, strerror(-err));
+        ((char *)s[i].hi)[-1] = 1; /* touch the top, like a task record */
+    }
+    coop__stack_stats st = stats_of(pool);
+    CHECK_EQ(st.live, N);
+    CHECK(st.unguarded > 0);
+    CHECK(st.guarded > 0);
+    CHECK(st.maps < 200);
+    /* Memory maps of the process stay far below the limit. */
+    FILE *f = fopen("/proc/self/maps", "r");
+    CHECK(f != NULL);
+    int lines = 0, c;
+    while ((c = fgetc(f)) != EOF) lines += c == '\n';
+    fclose(f);
+    CHECK(lines < 65530);
+    for (int i = 0; i < N; i++) coop__stack_put(pool, &s[i]);
+    free(s);
+    coop__stack_pool_free(pool);
+}
+
+/* ---- overflow reports --------------------------------------------------- */
+
+/* Runs child() in a forked process with stderr captured; returns its wait
+ * status and fills msg. */
+static int run_child_capturing(void (*child)(void), char *msg, size_t cap) {
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        child();
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while (len + 1 < cap && (n = read(fds[0], msg + len, cap - 1 - len)) > 0) len += (size_t)n;
+    msg[len] = 0;
+    close(fds[0]);
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    return st;
+}
+
+static coop__fiber thread_fiber, task_fiber;
+
+static volatile long depth_wanted = 1000000; /* far beyond 64 KiB */
+
+__attribute__((noinline)) static int recurse(long depth, volatile char *prev) {
+    volatile char frame[512];
+    frame[0] = prev ? prev[0] : 1;
+    if (depth == 0) return frame[0];
+    return recurse(depth - 1, frame) + frame[1];
+}
+
+static void overflowing_entry(void *arg) {
+    (void)arg;
+    recurse(depth_wanted, NULL);
+}
+
+static void overflow_child(void) {
+    coop__stack_pool *pool;
+    coop__stack s;
+    if (coop__stack_pool_new(&pool) || coop__stack_get(pool, 64 * 1024, &s)) _exit(3);
+    coop__stack_set_name(&s, "deep-thinker");
+    coop__fiber_make_thread(&thread_fiber);
+    coop__fiber_make(&task_fiber, s.lo, s.hi, overflowing_entry, NULL);
+    coop__fiber_switch(&thread_fiber, &task_fiber);
+}
+
+TEST(stack_overflow_into_the_guard_names_the_task) {
+    char msg[512];
+    int st = run_child_capturing(overflow_child, msg, sizeof msg);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), SIGABRT);
+    if (!strstr(msg, "coop: stack overflow in task 'deep-thinker' (stack size 65536 bytes)"))
+        test__fail(__FILE__, __LINE__, "unexpected message: %s", msg);
+}
+
+static void canary_child(void) {
+    coop__stack_set_guard_budget(0);
+    coop__stack_pool *pool;
+    coop__stack s;
+    if (coop__stack_pool_new(&pool) || coop__stack_get(pool, 64 * 1024, &s)) _exit(3);
+    coop__stack_set_name(&s, "sloppy");
+    /* What an overflow of an unguarded stack does: write below lo. */
+    ((volatile char *)s.lo)[-10] = 42;
+    coop__stack_put(pool, &s);
+}
+
+TEST(stack_put_detects_an_overflowed_canary) {
+    char msg[512];
+    int st = run_child_capturing(canary_child, msg, sizeof msg);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), SIGABRT);
+    if (!strstr(msg, "coop: stack overflow in task 'sloppy' (stack size 65536 bytes)"))
+        test__fail(__FILE__, __LINE__, "unexpected message: %s", msg);
+}
+
+TEST(stack_check_passes_an_intact_stack_used_to_the_bottom) {
+    coop__stack_set_guard_budget(0);
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    coop__stack s;
+    CHECK_ERR(coop__stack_get(pool, 0, &s), 0);
+    memset(s.lo, 0x5a, (size_t)((char *)s.hi - (char *)s.lo));
+    coop__stack_check(&s);
+    coop__stack_put(pool, &s);
+    coop__stack_pool_free(pool);
+}
+
+static void segv_child(void) {
+    coop__stack_pool *pool;
+    if (coop__stack_pool_new(&pool)) _exit(3);
+    volatile int *volatile bad = (int *)16;
+    *bad = 1; /* a fault that is not a stack overflow */
+}
+
+TEST(stack_fault_handler_leaves_other_faults_alone) {
+    char msg[512];
+    int st = run_child_capturing(segv_child, msg, sizeof msg);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), SIGSEGV);
+    CHECK(strstr(msg, "stack overflow") == NULL);
+}
