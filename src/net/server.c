@@ -157,7 +157,7 @@ static int shed_one(coop_server *srv) {
 /* The accept loop: returns why it stopped (a cancellation or a listening
  * socket error). */
 static int accept_loop(coop_server *srv, coop_nursery *n) {
-    coop_spawn_options so = {.name = "conn", .stack_size = srv->opts.stack_size};
+    coop_spawn_opts so = {.name = "conn", .stack_size = srv->opts.stack_size};
     for (;;) {
         int r;
         while (srv->opts.max_conns && srv->stats.active >= srv->opts.max_conns)
@@ -176,7 +176,7 @@ static int accept_loop(coop_server *srv, coop_nursery *n) {
         if (c) {
             c->srv = srv;
             c->fd = fd;
-            if (coop_nursery_spawn_opts(n, NULL, &so, conn_main, c) == 0) {
+            if (coop_nursery_spawn_with(n, NULL, &so, conn_main, c) == 0) {
                 srv->stats.accepted++;
                 srv->stats.active++;
                 continue;
