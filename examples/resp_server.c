@@ -249,8 +249,12 @@ static int execute(coop_stream *s, const command *c) {
     } else if (is(c, "COMMAND")) {
         coop_stream_write(s, "*0\r\n", 4); /* redis-cli's startup probe */
     } else {
-        coop_stream_printf(s, "-ERR unknown command '%.*s'\r\n", (int)(c->len[0] > 64 ? 64 : c->len[0]),
-                           c->argv[0]);
+        /* Redis's own wording, so clients and tests see the same bytes. */
+        coop_stream_printf(s, "-ERR unknown command '%.*s', with args beginning with: ",
+                           (int)(c->len[0] > 128 ? 128 : c->len[0]), c->argv[0]);
+        for (int i = 1; i < argc; i++)
+            coop_stream_printf(s, "'%.*s' ", (int)(c->len[i] > 128 ? 128 : c->len[i]), c->argv[i]);
+        coop_stream_write(s, "\r\n", 2);
     }
     return 0;
 }

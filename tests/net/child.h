@@ -31,14 +31,14 @@ typedef struct child {
     int out;    /* read end of its stdout, -1 when closed */
 } child;
 
-static double now_s(void) {
+static inline double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* <build>/examples/name */
-static void example_path(const char *name, char *buf, size_t size) {
+static inline void example_path(const char *name, char *buf, size_t size) {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     CHECK(n > 0);
@@ -54,7 +54,7 @@ static void example_path(const char *name, char *buf, size_t size) {
 }
 
 /* In a child, after fork: die with the test, optionally with an fd limit. */
-static void child_setup(long nofile) {
+static inline void child_setup(long nofile) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (nofile > 0) {
         struct rlimit rl = {(rlim_t)nofile, (rlim_t)nofile};
@@ -65,7 +65,7 @@ static void child_setup(long nofile) {
 
 /* Start examples/name with argv (NULL-terminated, argv[0] ignored) and wait
  * (at most 10 s) for the port it prints. nofile > 0 lowers its fd limit. */
-static void child_start_limited(child *c, const char *name, const char *const *args, long nofile) {
+static inline void child_start_limited(child *c, const char *name, const char *const *args, long nofile) {
     char path[4096];
     example_path(name, path, sizeof path);
     int p[2];
@@ -99,12 +99,12 @@ static void child_start_limited(child *c, const char *name, const char *const *a
     CHECK(c->port > 0);
 }
 
-static void child_start(child *c, const char *name, const char *const *args) {
+static inline void child_start(child *c, const char *name, const char *const *args) {
     child_start_limited(c, name, args, 0);
 }
 
 /* Wait for pid to exit within secs; returns the wait status or -1. */
-static int wait_bounded(pid_t pid, double secs) {
+static inline int wait_bounded(pid_t pid, double secs) {
     double until = now_s() + secs;
     int st;
     for (;;) {
@@ -117,7 +117,7 @@ static int wait_bounded(pid_t pid, double secs) {
 
 /* SIGTERM, wait up to 5 s, else SIGKILL. Returns the wait status (or -1 if
  * it had to be killed). */
-static int child_stop(child *c) {
+static inline int child_stop(child *c) {
     kill(c->pid, SIGTERM);
     int st = wait_bounded(c->pid, 5);
     if (st == -1) {
@@ -139,7 +139,7 @@ static int child_stop(child *c) {
     } while (0)
 
 /* Open fds of a process. */
-static int fd_count(pid_t pid) {
+static inline int fd_count(pid_t pid) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
     DIR *d = opendir(path);
@@ -152,7 +152,7 @@ static int fd_count(pid_t pid) {
 }
 
 /* utime + stime of a process, in seconds. */
-static double cpu_seconds(pid_t pid) {
+static inline double cpu_seconds(pid_t pid) {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -171,7 +171,7 @@ static double cpu_seconds(pid_t pid) {
 /* Run argv (argv[0] looked up in PATH) with `in` on stdin, capture stdout
  * (NUL-terminated, at most size-1 bytes) and, if err != NULL, stderr into
  * err. Killed after `secs`. Returns the exit status, or -1 if killed. */
-static int run_cmd(const char *const *argv, const char *in, char *out, size_t size, char *err,
+static inline int run_cmd(const char *const *argv, const char *in, char *out, size_t size, char *err,
                    size_t esize, double secs) {
     int pi[2], po[2], pe[2];
     CHECK(pipe2(pi, O_CLOEXEC) == 0 && pipe2(po, O_CLOEXEC) == 0 && pipe2(pe, O_CLOEXEC) == 0);
@@ -240,7 +240,7 @@ static int run_cmd(const char *const *argv, const char *in, char *out, size_t si
 /* ---- plain blocking client sockets (the tests' own clients) ---- */
 
 /* A blocking TCP connection to 127.0.0.1:port with a 5 s receive timeout. */
-static int client_connect(int port) {
+static inline int client_connect(int port) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     CHECK(fd >= 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -252,7 +252,7 @@ static int client_connect(int port) {
     return fd;
 }
 
-static void client_send(int fd, const char *s) {
+static inline void client_send(int fd, const char *s) {
     size_t len = strlen(s), off = 0;
     while (off < len) {
         ssize_t n = send(fd, s + off, len - off, MSG_NOSIGNAL);
@@ -262,7 +262,7 @@ static void client_send(int fd, const char *s) {
 }
 
 /* Read until EOF (or the 5 s timeout, or size-1 bytes); NUL-terminates. */
-static size_t client_read_all(int fd, char *buf, size_t size) {
+static inline size_t client_read_all(int fd, char *buf, size_t size) {
     size_t len = 0;
     while (len < size - 1) {
         ssize_t n = recv(fd, buf + len, size - 1 - len, 0);
@@ -274,7 +274,7 @@ static size_t client_read_all(int fd, char *buf, size_t size) {
 }
 
 /* Read until `want` bytes arrived (or EOF/timeout); NUL-terminates. */
-static size_t client_read_n(int fd, char *buf, size_t want) {
+static inline size_t client_read_n(int fd, char *buf, size_t want) {
     size_t len = 0;
     while (len < want) {
         ssize_t n = recv(fd, buf + len, want - len, 0);
