@@ -108,7 +108,9 @@ struct coop_loop {
 };
 
 /* The loop of the calling thread (thread-local). */
-extern _Thread_local coop__loop *coop__tls_loop;
+/* initial-exec: one %fs-relative load, not a __tls_get_addr call, in the
+ * shared library too (coop is linked at start-up, not dlopen'ed late). */
+extern _Thread_local coop__loop *coop__tls_loop __attribute__((tls_model("initial-exec")));
 
 /* Scheduler internals (park.c) used by loop.c, task.c and time/io/scope. */
 void coop__ready_push(coop__loop *l, coop__task *t);
