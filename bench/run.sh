@@ -61,10 +61,12 @@ fi
 # ---- the machine --------------------------------------------------------
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n1)
 mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 commit=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
 header() {
   echo "coop benchmarks ($mode mode${COOP_BENCH_QUICK:+, quick}), $(date -u '+%Y-%m-%d %H:%M UTC'), coop $commit"
   echo "machine: $(uname -srm); CPU: ${cpu:-unknown} x $(nproc); memory: ${mem:-unknown}"
+  echo "load average before/after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (other work on the machine inflates times)"
   echo "compiler: $(${CC:-cc} --version 2>/dev/null | head -n1)"
   if [ $mode = time ]; then
     echo "values are medians of repeated runs; every figure is a cost (lower is better);"
@@ -165,6 +167,7 @@ table() {
       if (!(m in seen)) { seen[m] = 1; order[++nm] = m }
       i = ++count[m]; impl[m, i] = $3; val[m, i] = $4; unit[m, i] = $5
       if ($3 == "coop" && num($4) && !((m) in coopv)) { coopv[m] = $4; coopu[m] = $5 }
+      if ($3 !~ /^coop/) others[m] = 1
     }
     END {
       w1 = length("measure"); w2 = length("impl"); w3 = length("value")
@@ -181,8 +184,10 @@ table() {
         for (pass = 0; pass < 2; pass++) for (i = 1; i <= count[m]; i++) {
           if ((impl[m, i] ~ /^coop/) != (pass == 0)) continue
           r = ""
-          if ((m in coopv) && num(val[m, i]) && unit[m, i] == coopu[m] && coopv[m] > 0)
-            r = sprintf("%.2f", val[m, i] / coopv[m])
+          if ((m in coopv) && others[m] && num(val[m, i]) && unit[m, i] == coopu[m] && coopv[m] > 0) {
+            x = val[m, i] / coopv[m]
+            r = sprintf(x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : x >= 0.1 ? "%.2f" : "%.3f", x)
+          }
           printf fmt, (shown[m]++ ? "" : m), impl[m, i], val[m, i], unit[m, i], r
         }
       }
