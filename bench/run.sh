@@ -29,7 +29,7 @@ usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit "$1"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --instr) mode=instr ;;
-    --quick) export COOP_BENCH_QUICK=1 ;;
+    --quick) COOP_BENCH_QUICK=1 ;;
     --prog) prog_filter=${2:?--prog needs a value}; shift ;;
     -h | --help) usage 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; usage 2 ;;
@@ -37,6 +37,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+case ${COOP_BENCH_QUICK:-0} in "" | 0) quick= ;; *) quick=", quick"; export COOP_BENCH_QUICK=1 ;; esac
 bin=$(cd "$build" 2>/dev/null && pwd)/bench
 [ -d "$build/bench" ] || { echo "run.sh: $build/bench does not exist: build first (make bench)" >&2; exit 2; }
 out=$bin/results-$mode
@@ -63,11 +64,14 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
 mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 commit=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt" 2>/dev/null; }
+build_type=$(cache_value CMAKE_BUILD_TYPE)
+build_info="$($(cache_value CMAKE_C_COMPILER) --version 2>/dev/null | head -n1), ${build_type:-RelWithDebInfo}"
 header() {
-  echo "coop benchmarks ($mode mode${COOP_BENCH_QUICK:+, quick}), $(date -u '+%Y-%m-%d %H:%M UTC'), coop $commit"
+  echo "coop benchmarks ($mode mode$quick), $(date -u '+%Y-%m-%d %H:%M UTC'), coop $commit"
   echo "machine: $(uname -srm); CPU: ${cpu:-unknown} x $(nproc); memory: ${mem:-unknown}"
   echo "load average before/after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (other work on the machine inflates times)"
-  echo "compiler: $(${CC:-cc} --version 2>/dev/null | head -n1)"
+  echo "build: $build_info; vm.max_map_count $(cat /proc/sys/vm/max_map_count 2>/dev/null)"
   if [ $mode = time ]; then
     echo "values are medians of repeated runs; every figure is a cost (lower is better);"
     echo "ratio = value / coop's value for the same measure: above 1 means coop is cheaper"
