@@ -16,9 +16,11 @@
  *   COOP_BENCH_INSTR=1  running under callgrind (bench/run.sh --instr): small
  *                       fixed iteration counts, one run, no BENCH rows;
  *   COOP_BENCH_QUICK=1  a tenth of the iterations, 3 runs (smoke test);
- *   COOP_BENCH_ONLY=s   only measures whose name contains s.
+ *   COOP_BENCH_ONLY=s   only measures whose name contains s;
+ *   COOP_BENCH_BUDGET_MS  time budget of one measure's repeated runs
+ *                       (bench_more; default 3000).
  * Everything here is header-only (static) because each .c file is a whole
- * program; nothing here allocates except bench_fail's message buffer.
+ * program. Nothing here allocates.
  */
 #ifndef COOP_BENCH_H
 #define COOP_BENCH_H
