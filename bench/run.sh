@@ -100,7 +100,11 @@ run_prog() {
     failed+=("$name")
     printf '  %-32s FAILED (exit %d%s)\n' "$name" $rc "$([ $rc -eq 124 ] && echo ', timed out')" >&2
   else
-    printf '  %-32s %6.1f s\n' "$name" "$(awk -v ns=$(($(date +%s%N) - t0)) 'BEGIN { print ns / 1e9 }')" >&2
+    local note=
+    if [ -z "${COOP_BENCH_ONLY:-}" ] && ! grep -aq "^\(BENCH\|INSTR\)	" "$out/$name.out"; then
+      note="  (printed no rows)"
+    fi
+    printf '  %-32s %6.1f s%s\n' "$name" "$(awk -v ns=$(($(date +%s%N) - t0)) 'BEGIN { print ns / 1e9 }')" "$note" >&2
   fi
 }
 
