@@ -5,7 +5,7 @@ CMAKE ?= cmake
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build run test test-poll bench bench-instr bench-net install clean asan tsan valgrind aarch64 ucontext examples
+.PHONY: install-check all build run test test-poll bench bench-instr bench-net install clean asan tsan valgrind aarch64 ucontext examples
 
 all: build
 
@@ -45,6 +45,9 @@ bench-instr: build
 	bench/run.sh --instr $(BUILD)
 bench-net: build
 	bench/net.sh $(BUILD)
+
+install-check: build
+	tests/install.sh $(BUILD)
 
 install: build
 	$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)
