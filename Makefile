@@ -28,9 +28,9 @@ test-poll: build
 
 # Sanitizer and alternative-switch builds, each in its own build directory.
 asan:
-	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DCOOP_ASAN=ON -DCOOP_BUILD_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug"
+	COOP_TEST_TIMEOUT_SCALE=4 $(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DCOOP_ASAN=ON -DCOOP_BUILD_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug"
 tsan:
-	$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DCOOP_TSAN=ON -DCOOP_BUILD_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug"
+	COOP_TEST_TIMEOUT_SCALE=6 $(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DCOOP_TSAN=ON -DCOOP_BUILD_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug"
 ucontext:
 	$(MAKE) test BUILD=build-ucontext CMAKE_FLAGS="-DCOOP_UCONTEXT=ON -DCOOP_BUILD_BENCH=OFF"
 valgrind: build

@@ -99,6 +99,9 @@ int coop__task_spawn(coop__loop *l, const coop_spawn_opts *opts, coop_fn fn, voi
                      coop_task_id *id) {
     if (!fn) return -EINVAL;
     size_t size = opts && opts->stack_size ? opts->stack_size : l->stack_size;
+#if defined(COOP_ASAN) || defined(COOP_TSAN)
+    size *= 4; /* sanitizer frames carry redzones and shadow state: same program, same headroom */
+#endif
     uint32_t idx;
     int r = slot_alloc(l, &idx);
     if (r < 0) return r;
