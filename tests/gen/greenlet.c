@@ -5,6 +5,7 @@
  */
 #include <stdint.h>
 #include "expect_abort.h"
+#include "util/alloc.h"
 
 #define V(n) ((void *)(intptr_t)(n))
 #define N(p) ((int)(intptr_t)(p))
@@ -316,4 +317,24 @@ TEST(greenlet_new_rejects_bad_arguments) {
     CHECK_ERR(coop_greenlet_new(NULL, marker, NULL, 0), -EINVAL);
     CHECK_ERR(coop_greenlet_new(&g, NULL, NULL, 0), -EINVAL);
     CHECK_ERR(coop_greenlet_switch(NULL, NULL, NULL), -EINVAL);
+}
+
+/* Every allocation of coop_greenlet_new (greenlet, stack pool, group root)
+ * failing in turn: -ENOMEM or success, and no leak. */
+TEST(greenlet_new_survives_allocation_failure_sweep) {
+    for (long n = 1; n <= 8; n++) {
+        coop_greenlet *g = NULL;
+        coop__alloc_fail_at(n);
+        int r = coop_greenlet_new(&g, doubler, NULL, 0);
+        coop__alloc_fail_at(0);
+        if (r == -ENOMEM) {
+            CHECK(coop_greenlet_current() == NULL); /* no half-made group */
+            continue;
+        }
+        CHECK_ERR(r, 0);
+        void *v;
+        CHECK_ERR(coop_greenlet_switch(g, V(4), &v), 0);
+        CHECK_EQ(N(v), 8);
+        CHECK_OK(coop_greenlet_free(g));
+    }
 }
