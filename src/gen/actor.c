@@ -11,8 +11,10 @@
  * ask that times out or is cancelled while its entry is queued turns the
  * entry into a tombstone (the message is never handled), and one that
  * leaves while its message is being handled is detached, so the actor
- * never writes into a stack frame that is gone. Not done: a channel-based
- * mailbox (chan/ had not landed); priorities; selective receive.
+ * never writes into a stack frame that is gone. Why not a coop_chan: a
+ * channel cannot take back a queued element, and that is what makes a
+ * timed-out ask leave no trace with its record on the asker's stack (no
+ * allocation per ask). Not done: priorities, selective receive.
  */
 #include <errno.h>
 #include <string.h>
