@@ -63,12 +63,22 @@ static inline int running_on(const coop_greenlet *g) {
     return coop__coro_sp() - g->stack_lo < g->stack_size;
 }
 
+/* Give g's stack back. Its bounds are cleared too, so that a stale hint to
+ * g can never pass running_on() when the stack is reused by another
+ * coroutine. */
+static void release_stack(coop_greenlet *g) {
+    coop__coro_release(&g->coro);
+    g->stack_lo = 0;
+    g->stack_size = 0;
+    if (hint == g) hint = NULL;
+}
+
 /* Give back the stack of the greenlet that died last (we are off it now). */
 static inline void reap(coop_greenlet *root) {
     coop_greenlet *z = root->zombie;
     if (COOP_UNLIKELY(z != NULL)) {
         root->zombie = NULL;
-        coop__coro_release(&z->coro);
+        release_stack(z);
     }
 }
 
@@ -81,7 +91,7 @@ static coop_greenlet *resolve(coop_greenlet *t, int err) {
             t = t->parent;
         } else if (t->state == GL_NEW && err < 0) {
             t->state = GL_DEAD;
-            coop__coro_release(&t->coro);
+            release_stack(t);
             t = t->parent;
         } else {
             return t;
@@ -168,8 +178,7 @@ static void unref(coop_greenlet *g) {
         if (g->is_root) {
             root_drop(g);
         } else {
-            if (hint == g) hint = NULL;
-            coop__coro_release(&g->coro);
+            release_stack(g);
             coop__free(g);
         }
         g = parent;
@@ -192,7 +201,7 @@ int coop_greenlet_new(coop_greenlet **out, coop_greenlet_fn fn, coop_greenlet *p
     }
     if (!parent) {
         if (!cur && !(cur = root_new(ctx))) {
-            coop__coro_release(&g->coro);
+            release_stack(g);
             coop__free(g);
             return -ENOMEM;
         }
@@ -283,13 +292,13 @@ int coop_greenlet_free(coop_greenlet *g) {
         if (g->state != GL_DEAD) { /* it switched away instead of dying */
             r = -EPROTO;
             g->state = GL_DEAD;
-            coop__coro_release(&g->coro);
+            release_stack(g);
         } else if (r == COOP_GREENLET_EXIT) {
             r = 0;
         }
     } else if (g->state == GL_NEW) {
         g->state = GL_DEAD;
-        coop__coro_release(&g->coro);
+        release_stack(g);
     }
     g->user_freed = 1;
     unref(g);

@@ -338,3 +338,40 @@ TEST(greenlet_new_survives_allocation_failure_sweep) {
         CHECK_OK(coop_greenlet_free(g));
     }
 }
+
+/* A dead greenlet's stack is reused by the next one (the pool is LIFO):
+ * switches from the new greenlet must not be mistaken for the dead one's. */
+static coop_greenlet *relay_to;
+static int relay(void *first, void **ret) {
+    void *v = first;
+    for (;;) {
+        int r = coop_greenlet_switch(relay_to, (void *)(intptr_t)(N(v) + 1), &v);
+        if (r < 0) return r == COOP_GREENLET_EXIT ? 0 : r;
+        if (N(v) >= 100) {
+            *ret = v;
+            return 0;
+        }
+    }
+}
+
+TEST(greenlet_reused_stack_is_not_mistaken_for_the_dead_owner) {
+    for (int round = 0; round < 3; round++) {
+        coop_greenlet *a, *b;
+        CHECK_OK(coop_greenlet_new(&a, doubler, NULL, 0));
+        void *v;
+        CHECK_ERR(coop_greenlet_switch(a, V(3), &v), 0);
+        CHECK_EQ(N(v), 6);
+        CHECK_OK(coop_greenlet_free(a)); /* dies; its stack goes back to the pool */
+        CHECK_OK(coop_greenlet_new(&a, relay, NULL, 0));
+        CHECK_OK(coop_greenlet_new(&b, doubler, NULL, 0));
+        relay_to = coop_greenlet_current(); /* the relay bounces values off the root */
+        CHECK_ERR(coop_greenlet_switch(a, V(10), &v), 0);
+        CHECK_EQ(N(v), 11);
+        CHECK_ERR(coop_greenlet_switch(b, V(21), &v), 0);
+        CHECK_EQ(N(v), 42);
+        CHECK_ERR(coop_greenlet_switch(a, V(200), &v), 0); /* relay finishes with 200 */
+        CHECK_EQ(N(v), 200);
+        CHECK_OK(coop_greenlet_free(a));
+        CHECK_OK(coop_greenlet_free(b));
+    }
+}
