@@ -7,9 +7,11 @@
  * without a parent (a task's own code, or a generator's body) is adopted
  * as the group's root: a coop_greenlet with no stack whose fiber is that
  * context's fiber. All switches stay within a group, hence within one task,
- * and every switch goes through transfer(), which moves the context's
- * fiber/coroutine pair (coro.h) so that a greenlet that parks parks its
- * task and is resumed itself. A dead greenlet's stack is given back by
+ * and every switch (the fast path of coop_greenlet_switch, or transfer())
+ * moves the context's fiber/coroutine pair (coro.h) so that a greenlet that
+ * parks parks its task and is resumed itself. The fast path finds the
+ * running greenlet through a per-thread hint that it trusts only if the
+ * stack pointer lies within that greenlet's stack. A dead greenlet's stack is given back by
  * whichever greenlet runs next (reap): it cannot be freed while in use.
  * Lifetime: each greenlet holds a reference on its parent; a root lives
  * while its group has greenlets, and is dropped (un-adopted) with the last.
