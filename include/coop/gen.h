@@ -218,14 +218,14 @@ typedef struct coop_actor coop_actor;
 typedef int (*coop_actor_fn)(void *state, void *msg, void **reply);
 
 typedef struct coop_actor_opts {
-    const char *name;       /* task and report name, copied (31 bytes); NULL = "actor" */
-    coop_actor_fn handler;  /* required */
-    void *state;            /* passed to handler; owned by the caller */
-    size_t capacity;        /* mailbox slots; 0 = 64 */
+    const char *name;      /* task and report name, copied (31 bytes); NULL = "actor" */
+    coop_actor_fn handler; /* required */
+    void *state;           /* passed to handler; owned by the caller */
+    size_t capacity;       /* mailbox slots; 0 = 64 */
     /* Called in the actor's task when the handler fails (may suspend, e.g.
      * to forward the report to a supervising actor or channel). */
     void (*on_failure)(void *supervisor, const char *name, int err);
-    void *supervisor;       /* first argument of on_failure */
+    void *supervisor; /* first argument of on_failure */
     /* Called for each message that will never be handled (the actor
      * failed, or was freed with messages queued after a failure): frees
      * what send() handed over. NULL: messages are dropped. */

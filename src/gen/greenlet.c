@@ -16,12 +16,12 @@
  * Lifetime: each greenlet holds a reference on its parent; a root lives
  * while its group has greenlets, and is dropped (un-adopted) with the last.
  */
-#include <errno.h>
 #include "coop.h"
 #include "gen/coro.h"
 #include "gen/gen_internal.h"
 #include "util/alloc.h"
 #include "util/misuse.h"
+#include <errno.h>
 
 enum gl_state {
     GL_NEW = 0,   /* created, never switched to */
@@ -30,23 +30,23 @@ enum gl_state {
 };
 
 struct coop_greenlet {
-    coop__coro coro;        /* stack and fiber; first member: *ctx.coro points here */
-    coop__fiber *fiber;     /* the fiber to switch to: &coro.fiber, or a root's home fiber */
-    void *ctx_coro;         /* *ctx.coro while it runs: itself, or a root's home coroutine */
-    coop_greenlet_fn fn;    /* the body (NULL for a root) */
-    coop_greenlet *parent;  /* receives control when it dies; referenced; NULL for a root */
-    coop_greenlet *root;    /* the group's root (a root points to itself) */
-    coop__ctx home;         /* the context the group lives in (copied from the root) */
-    uintptr_t stack_lo;     /* bounds of the stack it runs on, copied (not read */
-    size_t stack_size;      /* through fiber) so the fast path never follows a stale pointer */
-    coop_greenlet *zombie;  /* root only: a dead greenlet whose stack awaits release */
-    int state;              /* enum gl_state */
-    int is_root;            /* 1 for a group's root */
-    int user_freed;         /* coop_greenlet_free was called */
-    unsigned refs;          /* the user's handle + children that name it as parent */
-    int in_err;             /* switch -> target: 0, or the error thrown in */
-    void *in_value;         /* switch -> target: the value passed */
-    void **received;        /* where its pending fast-path switch stores what arrives */
+    coop__coro coro;       /* stack and fiber; first member: *ctx.coro points here */
+    coop__fiber *fiber;    /* the fiber to switch to: &coro.fiber, or a root's home fiber */
+    void *ctx_coro;        /* *ctx.coro while it runs: itself, or a root's home coroutine */
+    coop_greenlet_fn fn;   /* the body (NULL for a root) */
+    coop_greenlet *parent; /* receives control when it dies; referenced; NULL for a root */
+    coop_greenlet *root;   /* the group's root (a root points to itself) */
+    coop__ctx home;        /* the context the group lives in (copied from the root) */
+    uintptr_t stack_lo;    /* bounds of the stack it runs on, copied (not read */
+    size_t stack_size;     /* through fiber) so the fast path never follows a stale pointer */
+    coop_greenlet *zombie; /* root only: a dead greenlet whose stack awaits release */
+    int state;             /* enum gl_state */
+    int is_root;           /* 1 for a group's root */
+    int user_freed;        /* coop_greenlet_free was called */
+    unsigned refs;         /* the user's handle + children that name it as parent */
+    int in_err;            /* switch -> target: 0, or the error thrown in */
+    void *in_value;        /* switch -> target: the value passed */
+    void **received;       /* where its pending fast-path switch stores what arrives */
 };
 
 /* The greenlet running in ctx, or NULL if ctx has no group. */
@@ -103,8 +103,8 @@ static coop_greenlet *resolve(coop_greenlet *t, int err) {
 
 /* Switch from cur (running in ctx) to target, delivering value or err, and
  * return what is delivered to cur when it runs again. */
-static int transfer(coop__ctx ctx, coop_greenlet *cur, coop_greenlet *target, void *value,
-                    int err, void **received) {
+static int transfer(coop__ctx ctx, coop_greenlet *cur, coop_greenlet *target, void *value, int err,
+                    void **received) {
     target = resolve(target, err);
     if (target == cur) {
         if (err < 0) return err;
@@ -195,8 +195,8 @@ int coop_greenlet_new(coop_greenlet **out, coop_greenlet_fn fn, coop_greenlet *p
     if (parent && (!cur || parent->root != cur->root)) return -EPERM;
     coop_greenlet *g = coop__calloc(1, sizeof *g);
     if (!g) return -ENOMEM;
-    int r = coop__coro_init(&g->coro, COOP__CORO_GREENLET, stack_size, greenlet_entry, g,
-                            "greenlet");
+    int r =
+        coop__coro_init(&g->coro, COOP__CORO_GREENLET, stack_size, greenlet_entry, g, "greenlet");
     if (r < 0) {
         coop__free(g);
         return r;
@@ -264,13 +264,21 @@ int coop_greenlet_throw(coop_greenlet *target, int err, void **received) {
     return switch_checked(target, NULL, err, received);
 }
 
-coop_greenlet *coop_greenlet_current(void) { return current_of(coop__coro_ctx()); }
+coop_greenlet *coop_greenlet_current(void) {
+    return current_of(coop__coro_ctx());
+}
 
-coop_greenlet *coop_greenlet_parent(const coop_greenlet *g) { return g ? g->parent : NULL; }
+coop_greenlet *coop_greenlet_parent(const coop_greenlet *g) {
+    return g ? g->parent : NULL;
+}
 
-int coop_greenlet_dead(const coop_greenlet *g) { return g && g->state == GL_DEAD; }
+int coop_greenlet_dead(const coop_greenlet *g) {
+    return g && g->state == GL_DEAD;
+}
 
-int coop_greenlet_started(const coop_greenlet *g) { return g && g->state != GL_NEW; }
+int coop_greenlet_started(const coop_greenlet *g) {
+    return g && g->state != GL_NEW;
+}
 
 int coop_greenlet_free(coop_greenlet *g) {
     if (!g) return 0;

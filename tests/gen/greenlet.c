@@ -3,9 +3,9 @@
  * and errors, throw, dead/alive, greenlets that park on the loop, groups,
  * misuse.
  */
-#include <stdint.h>
 #include "expect_abort.h"
 #include "util/alloc.h"
+#include <stdint.h>
 
 #define V(n) ((void *)(intptr_t)(n))
 #define N(p) ((int)(intptr_t)(p))
@@ -197,7 +197,8 @@ TEST(greenlet_free_of_live_greenlet_throws_exit_and_runs_cleanup) {
 static int bouncer(void *first, void **ret) {
     (void)first, (void)ret;
     coop_greenlet *root = coop_greenlet_parent(coop_greenlet_current());
-    for (;;) coop_greenlet_switch(root, NULL, NULL); /* refuses to die */
+    for (;;)
+        coop_greenlet_switch(root, NULL, NULL); /* refuses to die */
     return 0;
 }
 
@@ -213,7 +214,8 @@ TEST(greenlet_free_of_greenlet_that_refuses_to_die_is_eproto) {
 static int ticks;
 static int ticker(void *arg) {
     (void)arg;
-    for (int i = 0; i < 4; i++, ticks++) coop_sleep(COOP_MS(10));
+    for (int i = 0; i < 4; i++, ticks++)
+        coop_sleep(COOP_MS(10));
     return 0;
 }
 
@@ -240,7 +242,9 @@ static int sleep_main(void *arg) {
     return 0;
 }
 
-TEST(greenlet_calling_coop_sleep_parks_its_task) { CHECK_OK(test_run(sleep_main, NULL)); }
+TEST(greenlet_calling_coop_sleep_parks_its_task) {
+    CHECK_OK(test_run(sleep_main, NULL));
+}
 
 static coop_greenlet *foreign;
 static int intruder(void *arg) {
@@ -261,7 +265,9 @@ static int groups_main(void *arg) {
     return 0;
 }
 
-TEST(greenlet_of_another_task_cannot_be_switched_to) { CHECK_OK(test_run(groups_main, NULL)); }
+TEST(greenlet_of_another_task_cannot_be_switched_to) {
+    CHECK_OK(test_run(groups_main, NULL));
+}
 
 /* A greenlet group rooted in a generator body. */
 static int gen_with_greenlets(coop_gen *gen, void *arg, void **ret) {
