@@ -260,9 +260,10 @@ COOP_API int coop_actor_ask(coop_actor *a, void *msg, int64_t deadline, void **r
 COOP_API void coop_actor_close(coop_actor *a);
 
 /* Close a, wait for its task to finish, and free it. Returns 0, or the
- * error that killed the actor. Freeing while other tasks are blocked in
- * send/ask on a is misuse. [checkpoint, but not cancellable: the actor
- * always ends first] [task] */
+ * error that killed the actor. Senders blocked on a full mailbox are woken
+ * with -EPIPE by the close; queued asks are answered before the actor ends.
+ * Using a after this call is a use after free. Aborts outside a task.
+ * [checkpoint, but not cancellable: the actor always ends first] [task] */
 COOP_API int coop_actor_free(coop_actor *a);
 
 /* a's name. [loop] */
