@@ -104,6 +104,7 @@ struct coop_loop {
     _Atomic uint64_t switches;  /* task switch-ins (single writer: plain store) */
     _Atomic(coop__task *) running; /* task now running, for the watchdog */
     uint64_t iterations;        /* loop iterations */
+    uint64_t polls;             /* backend poll calls (syscalls) */
 };
 
 /* The loop of the calling thread (thread-local). */
