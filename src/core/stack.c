@@ -1,6 +1,7 @@
 /*
  * stack.c — task stacks: carved from large lazily committed mappings,
- * pooled per loop, guarded within a mapping budget, canaried beyond it.
+ * pooled per loop, guarded (guard regions, or mprotect within a mapping
+ * budget), canaried beyond the budget.
  *
  * A pool keeps one size class per distinct (page-rounded) size. A class
  * maps chunks of 16, 32, ... up to 1024 slots with one mmap each
@@ -11,9 +12,11 @@
  * L1 set; the extra page per slot pays for the gap, so every stack keeps at
  * least its requested size.
  *
- * Guard pages cost mappings: mprotect splits the chunk's VMA, about two
- * map entries per guard, and the kernel refuses more than vm.max_map_count
- * (65530 by default) per process. So guards are handed out from a
+ * Guard pages: on Linux 6.13+ a guard is a madvise(MADV_GUARD_INSTALL)
+ * guard region, which costs no mapping, so every stack gets one. Older
+ * kernels need mprotect, which splits the chunk's VMA (about two map
+ * entries per guard), and the kernel refuses more than vm.max_map_count
+ * (65530 by default) per process. So mprotect guards are handed out from a
  * process-wide budget (half of max_map_count); beyond it stacks are
  * unguarded and protected only by the zero canary band below lo, which
  * coop__stack_put and coop__stack_check verify (aborting with the owner's
@@ -59,6 +62,13 @@
 #define HIGH_WATER_DEFAULT 64 /* pooled stacks kept hot per class */
 #define ALTSTACK_BYTES (64 * 1024)
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+
+/* What protects the page below a stack's canary band. */
+enum { GUARD_NONE, GUARD_MPROTECT, GUARD_REGION };
+
 typedef struct chunk chunk;
 typedef struct size_class size_class;
 
@@ -67,7 +77,7 @@ typedef struct slot {
     struct slot *next;   /* free-list link while pooled */
     const char *name;    /* owner's name for overflow reports, or NULL */
     chunk *owner;        /* the chunk this slot lives in */
-    unsigned char guarded; /* the page below the band is PROT_NONE */
+    unsigned char guarded; /* GUARD_NONE, GUARD_MPROTECT or GUARD_REGION */
     unsigned char in_use;  /* handed out and not put back */
 } slot;
 
@@ -109,6 +119,8 @@ static atomic_long guard_vmas_used;   /* map entries spent on guards */
 static atomic_long guard_vmas_limit;  /* the budget for them */
 static long guard_vmas_default;       /* half of vm.max_map_count */
 static int madv_release = MADV_FREE;  /* MADV_DONTNEED on pre-4.5 kernels */
+static int guard_regions_work;        /* the kernel has MADV_GUARD_INSTALL */
+static atomic_int guard_regions_used; /* new guards are guard regions */
 static struct sigaction previous_segv; /* chained for faults not ours */
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -134,8 +146,26 @@ static long read_max_map_count(void) {
     return n;
 }
 
+/* Whether madvise(MADV_GUARD_INSTALL) really guards: a kernel without it
+ * says EINVAL, but an emulator (qemu-user) may accept and ignore unknown
+ * advice, so check that the kernel itself now refuses to read the page. */
+static int probe_guard_regions(void) {
+    char *p = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 0;
+    int works = 0, fds[2];
+    if (madvise(p, page_size, MADV_GUARD_INSTALL) == 0 && pipe2(fds, O_CLOEXEC) == 0) {
+        works = write(fds[1], p, 1) < 0 && errno == EFAULT;
+        close(fds[0]);
+        close(fds[1]);
+    }
+    munmap(p, 2 * page_size);
+    return works;
+}
+
 static void init_process(void) {
     page_size = (size_t)sysconf(_SC_PAGESIZE);
+    guard_regions_work = probe_guard_regions();
+    atomic_store(&guard_regions_used, guard_regions_work);
     guard_vmas_default = read_max_map_count() / 2;
     atomic_store(&guard_vmas_limit, guard_vmas_default);
     struct sigaction sa;
@@ -152,6 +182,12 @@ void coop__stack_set_guard_budget(long vmas) {
 }
 
 long coop__stack_guard_budget_used(void) { return atomic_load(&guard_vmas_used); }
+
+int coop__stack_use_guard_regions(int enable) {
+    pthread_once(&init_once, init_process);
+    atomic_store(&guard_regions_used, enable && guard_regions_work);
+    return atomic_load(&guard_regions_used);
+}
 
 /* Reserve the map entries one guard page costs; 0 if over budget. */
 static int reserve_guard(void) {
@@ -285,7 +321,7 @@ void coop__stack_pool_free(coop__stack_pool *pool) {
     while (c) {
         chunk *next = c->next;
         long guards = 0;
-        for (unsigned i = 0; i < c->used; i++) guards += c->slots[i].guarded;
+        for (unsigned i = 0; i < c->used; i++) guards += c->slots[i].guarded == GUARD_MPROTECT;
         release_guards(guards);
         munmap(c->base, c->nslots * c->slot_bytes);
         coop__free(c);
@@ -365,11 +401,18 @@ static char *slot_start(const slot *s) {
     return c->base + (size_t)(s - c->slots) * c->slot_bytes;
 }
 
-/* First hand-out of a slot: place its guard page if the budget allows. */
+/* First hand-out of a slot: place its guard page — a guard region, or an
+ * mprotect'd page if the budget allows. */
 static void slot_first_use(coop__stack_pool *pool, slot *s) {
+    if (atomic_load_explicit(&guard_regions_used, memory_order_relaxed) &&
+        madvise(slot_start(s), page_size, MADV_GUARD_INSTALL) == 0) {
+        s->guarded = GUARD_REGION;
+        pool->stats.guarded++;
+        return;
+    }
     if (reserve_guard()) {
         if (mprotect(slot_start(s), page_size, PROT_NONE) == 0) {
-            s->guarded = 1;
+            s->guarded = GUARD_MPROTECT;
             pool->stats.guarded++;
             return;
         }

@@ -68,4 +68,10 @@ void coop__stack_set_guard_budget(long vmas);
 /* Map entries currently spent on guard pages, process-wide. */
 long coop__stack_guard_budget_used(void);
 
+/* Whether stacks carved from now on get madvise(MADV_GUARD_INSTALL) guard
+ * regions (Linux 6.13+; they cost no map entry, so no budget applies)
+ * instead of mprotect guards. On by default where the kernel has them;
+ * returns whether they are now in use. For tests. */
+int coop__stack_use_guard_regions(int enable);
+
 #endif

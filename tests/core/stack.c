@@ -131,6 +131,7 @@ TEST(stack_put_past_high_water_releases_the_surplus) {
 }
 
 TEST(stack_guards_stay_within_the_budget) {
+    coop__stack_use_guard_regions(0);
     coop__stack_set_guard_budget(2 * 5); /* five guards */
     coop__stack_pool *pool;
     CHECK_ERR(coop__stack_pool_new(&pool), 0);
@@ -146,6 +147,7 @@ TEST(stack_guards_stay_within_the_budget) {
 }
 
 TEST(stack_budget_is_shared_by_pools) {
+    coop__stack_use_guard_regions(0);
     coop__stack_set_guard_budget(2 * 3);
     coop__stack_pool *p1, *p2;
     CHECK_ERR(coop__stack_pool_new(&p1), 0);
@@ -163,42 +165,71 @@ TEST(stack_budget_is_shared_by_pools) {
     coop__stack_set_guard_budget(-1);
 }
 
-/* The default budget (half of vm.max_map_count) with 100,000 stacks: more
- * than the guards can cover, and still no ENOMEM from the map count. */
-TEST_TIMEOUT(stack_pool_carves_100k_stacks_past_the_guard_budget, 20) {
-    int N = 100000;
-    if (UNDER_VALGRIND()) {
-        /* Valgrind tracks at most ~30000 mappings itself: prove the same
-         * logic with a small budget instead. */
-        N = 20000;
-        coop__stack_set_guard_budget(2000);
-    }
-    coop__stack_pool *pool;
-    CHECK_ERR(coop__stack_pool_new(&pool), 0);
-    coop__stack *s = malloc(N * sizeof *s);
-    CHECK(s != NULL);
-    /* Pages are not touched and nothing is released: this test is about
-     * map entries, and page faults are slow on some virtual machines. */
-    coop__stack_pool_set_high_water(pool, N);
-    for (int i = 0; i < N; i++) {
-        int err = coop__stack_get(pool, 64 * 1024, &s[i]);
-        if (err) test__fail(__FILE__, __LINE__, "stack %d: %s", i, strerror(-err));
-    }
-    coop__stack_stats st = stats_of(pool);
-    CHECK_EQ(st.live, N);
-    CHECK(st.unguarded > 0);
-    CHECK(st.guarded > 0);
-    CHECK(st.maps < 200);
-    /* Memory maps of the process stay far below the limit. */
+static int count_maps(void) {
     FILE *f = fopen("/proc/self/maps", "r");
     CHECK(f != NULL);
     int lines = 0, c;
     while ((c = fgetc(f)) != EOF) lines += c == '\n';
     fclose(f);
-    CHECK(lines < 65530);
-    for (int i = 0; i < N; i++) coop__stack_put(pool, &s[i]);
+    return lines;
+}
+
+/* Gets n stacks of 64 KiB, checks the pool's counters, puts them back. */
+static coop__stack_stats carve(int n, int *maps_after) {
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    coop__stack *s = malloc((size_t)n * sizeof *s);
+    CHECK(s != NULL);
+    /* Pages are not touched and nothing is released: this is about map
+     * entries, and page faults are slow on some virtual machines. */
+    coop__stack_pool_set_high_water(pool, (unsigned)n);
+    for (int i = 0; i < n; i++) {
+        int err = coop__stack_get(pool, 64 * 1024, &s[i]);
+        if (err) test__fail(__FILE__, __LINE__, "stack %d: %s", i, strerror(-err));
+    }
+    coop__stack_stats st = stats_of(pool);
+    CHECK_EQ(st.live, n);
+    CHECK(st.maps < 200);
+    *maps_after = count_maps();
+    for (int i = 0; i < n; i++) coop__stack_put(pool, &s[i]);
     free(s);
     coop__stack_pool_free(pool);
+    return st;
+}
+
+/* mprotect guards with the default budget (half of vm.max_map_count) and
+ * 100,000 stacks: more than the guards can cover, and still no ENOMEM
+ * from the map count. */
+TEST_TIMEOUT(stack_pool_carves_100k_stacks_past_the_guard_budget, 20) {
+    int n = 100000;
+    coop__stack_use_guard_regions(0);
+    if (UNDER_VALGRIND()) {
+        /* Valgrind tracks at most ~30000 mappings itself: prove the same
+         * logic with a small budget instead. */
+        n = 20000;
+        coop__stack_set_guard_budget(2000);
+    }
+    int maps;
+    coop__stack_stats st = carve(n, &maps);
+    CHECK(st.unguarded > 0);
+    CHECK(st.guarded > 0);
+    CHECK(maps < 65530);
+    CHECK_EQ(coop__stack_guard_budget_used(), 0);
+}
+
+/* Guard regions (Linux 6.13+) cost no map entry: every stack is guarded. */
+TEST_TIMEOUT(stack_guard_regions_guard_every_stack_without_mappings, 20) {
+    if (!coop__stack_use_guard_regions(1)) {
+        fprintf(stderr, "  (kernel without MADV_GUARD_INSTALL: nothing to test)\n");
+        return;
+    }
+    int n = UNDER_VALGRIND() ? 20000 : 100000;
+    int maps_before = count_maps(), maps;
+    coop__stack_stats st = carve(n, &maps);
+    CHECK_EQ(st.guarded, n);
+    CHECK_EQ(st.unguarded, 0);
+    CHECK(maps - maps_before < 200);
+    CHECK_EQ(coop__stack_guard_budget_used(), 0);
 }
 
 /* ---- overflow reports --------------------------------------------------- */
@@ -251,6 +282,7 @@ static void overflowing_entry(void *arg) {
 }
 
 static void overflow_child(void) {
+    coop__stack_use_guard_regions(0);
     coop__stack_pool *pool;
     coop__stack s;
     if (coop__stack_pool_new(&pool) || coop__stack_get(pool, 64 * 1024, &s)) _exit(3);
@@ -258,6 +290,30 @@ static void overflow_child(void) {
     coop__fiber_make_thread(&thread_fiber);
     coop__fiber_make(&task_fiber, s.lo, s.hi, overflowing_entry, NULL);
     coop__fiber_switch(&thread_fiber, &task_fiber);
+}
+
+/* Inherits guard regions from the test (it checked they exist). */
+static void overflow_region_child(void) {
+    coop__stack_pool *pool;
+    coop__stack s;
+    if (coop__stack_pool_new(&pool) || coop__stack_get(pool, 64 * 1024, &s)) _exit(3);
+    coop__stack_set_name(&s, "deep-thinker");
+    coop__fiber_make_thread(&thread_fiber);
+    coop__fiber_make(&task_fiber, s.lo, s.hi, overflowing_entry, NULL);
+    coop__fiber_switch(&thread_fiber, &task_fiber);
+}
+
+TEST(stack_overflow_into_a_guard_region_names_the_task) {
+    if (!coop__stack_use_guard_regions(1)) {
+        fprintf(stderr, "  (kernel without MADV_GUARD_INSTALL: nothing to test)\n");
+        return;
+    }
+    char msg[512];
+    int st = run_child_capturing(overflow_region_child, msg, sizeof msg);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), SIGABRT);
+    if (!strstr(msg, "coop: stack overflow in task 'deep-thinker' (stack size 65536 bytes)"))
+        test__fail(__FILE__, __LINE__, "unexpected message: %s", msg);
 }
 
 TEST(stack_overflow_into_the_guard_names_the_task) {
@@ -270,6 +326,7 @@ TEST(stack_overflow_into_the_guard_names_the_task) {
 }
 
 static void canary_child(void) {
+    coop__stack_use_guard_regions(0);
     coop__stack_set_guard_budget(0);
     coop__stack_pool *pool;
     coop__stack s;
@@ -290,6 +347,7 @@ TEST(stack_put_detects_an_overflowed_canary) {
 }
 
 TEST(stack_check_passes_an_intact_stack_used_to_the_bottom) {
+    coop__stack_use_guard_regions(0);
     coop__stack_set_guard_budget(0);
     coop__stack_pool *pool;
     CHECK_ERR(coop__stack_pool_new(&pool), 0);
