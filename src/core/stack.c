@@ -286,8 +286,12 @@ static void thread_altstack_install(void) {
 
 static void thread_altstack_remove(void) {
     if (!thread_altstack) return;
-    stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
-    sigaltstack(&ss, NULL);
+    stack_t cur;
+    /* Disable it only if it is still ours (not replaced meanwhile). */
+    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == thread_altstack) {
+        stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+        sigaltstack(&ss, NULL);
+    }
     munmap(thread_altstack, ALTSTACK_BYTES);
     thread_altstack = NULL;
 }

@@ -11,6 +11,7 @@
 #include "core/fiber.h"
 #include "core/stack.h"
 #include "test.h"
+#include "util/alloc.h"
 #ifdef COOP_VALGRIND
 #include <valgrind/valgrind.h>
 #define UNDER_VALGRIND() RUNNING_ON_VALGRIND
@@ -75,6 +76,25 @@ TEST(stack_put_then_get_returns_the_most_recent_stack) {
     CHECK_ERR(coop__stack_get(pool, 0, &c), 0); /* LIFO: b is still warm in cache */
     CHECK(c.lo == b_lo);
     coop__stack_put(pool, &c);
+    coop__stack_pool_free(pool);
+}
+
+TEST(stack_pool_reports_enomem_and_leaks_nothing) {
+    coop__stack_pool *pool;
+    coop__alloc_fail_at(1);
+    CHECK_ERR(coop__stack_pool_new(&pool), -ENOMEM);
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    coop__stack s;
+    coop__alloc_fail_at(1); /* the size class record */
+    CHECK_ERR(coop__stack_get(pool, 0, &s), -ENOMEM);
+    coop__alloc_fail_at(2); /* the chunk's slot records */
+    CHECK_ERR(coop__stack_get(pool, 0, &s), -ENOMEM);
+    coop__alloc_fail_at(0);
+    CHECK_EQ(stats_of(pool).maps, 0);
+    CHECK_EQ(stats_of(pool).live, 0);
+    CHECK_ERR(coop__stack_get(pool, 0, &s), 0);
+    coop__stack_put(pool, &s);
+    CHECK_ERR(coop__stack_get(pool, (size_t)1 << 50, &s), -ENOMEM); /* absurd size */
     coop__stack_pool_free(pool);
 }
 
@@ -281,8 +301,9 @@ static void overflowing_entry(void *arg) {
     recurse(depth_wanted, NULL);
 }
 
-static void overflow_child(void) {
-    coop__stack_use_guard_regions(0);
+/* A task named "deep-thinker" on a 64 KiB stack from a fresh pool
+ * recurses without end. */
+static void overflow_in_task(void) {
     coop__stack_pool *pool;
     coop__stack s;
     if (coop__stack_pool_new(&pool) || coop__stack_get(pool, 64 * 1024, &s)) _exit(3);
@@ -292,15 +313,20 @@ static void overflow_child(void) {
     coop__fiber_switch(&thread_fiber, &task_fiber);
 }
 
-/* Inherits guard regions from the test (it checked they exist). */
-static void overflow_region_child(void) {
-    coop__stack_pool *pool;
-    coop__stack s;
-    if (coop__stack_pool_new(&pool) || coop__stack_get(pool, 64 * 1024, &s)) _exit(3);
-    coop__stack_set_name(&s, "deep-thinker");
-    coop__fiber_make_thread(&thread_fiber);
-    coop__fiber_make(&task_fiber, s.lo, s.hi, overflowing_entry, NULL);
-    coop__fiber_switch(&thread_fiber, &task_fiber);
+/* Runs child, which must die by SIGABRT after reporting an overflow of the
+ * 64 KiB stack of the task called name. */
+static void expect_overflow_report(void (*child)(void), const char *name) {
+    char msg[512], want[128];
+    int st = run_child_capturing(child, msg, sizeof msg);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), SIGABRT);
+    snprintf(want, sizeof want, "coop: stack overflow in task '%s' (stack size 65536 bytes)", name);
+    if (!strstr(msg, want)) test__fail(__FILE__, __LINE__, "unexpected message: %s", msg);
+}
+
+static void overflow_mprotect_child(void) {
+    coop__stack_use_guard_regions(0);
+    overflow_in_task();
 }
 
 TEST(stack_overflow_into_a_guard_region_names_the_task) {
@@ -308,21 +334,29 @@ TEST(stack_overflow_into_a_guard_region_names_the_task) {
         fprintf(stderr, "  (kernel without MADV_GUARD_INSTALL: nothing to test)\n");
         return;
     }
-    char msg[512];
-    int st = run_child_capturing(overflow_region_child, msg, sizeof msg);
-    CHECK(WIFSIGNALED(st));
-    CHECK_EQ(WTERMSIG(st), SIGABRT);
-    if (!strstr(msg, "coop: stack overflow in task 'deep-thinker' (stack size 65536 bytes)"))
-        test__fail(__FILE__, __LINE__, "unexpected message: %s", msg);
+    expect_overflow_report(overflow_in_task, "deep-thinker"); /* inherits the setting */
 }
 
 TEST(stack_overflow_into_the_guard_names_the_task) {
-    char msg[512];
-    int st = run_child_capturing(overflow_child, msg, sizeof msg);
-    CHECK(WIFSIGNALED(st));
-    CHECK_EQ(WTERMSIG(st), SIGABRT);
-    if (!strstr(msg, "coop: stack overflow in task 'deep-thinker' (stack size 65536 bytes)"))
-        test__fail(__FILE__, __LINE__, "unexpected message: %s", msg);
+    expect_overflow_report(overflow_mprotect_child, "deep-thinker");
+}
+
+/* An unguarded stack whose task recurses ~1 KiB past the bottom, then
+ * returns and finishes normally: only the canary can tell. */
+static char *overflow_limit;
+
+__attribute__((noinline)) static int recurse_below(volatile char *prev) {
+    volatile char frame[256];
+    memset((char *)frame, 0x77, sizeof frame);
+    frame[0] = prev ? prev[1] : 0;
+    if ((char *)frame > overflow_limit) return recurse_below(frame) + frame[1];
+    return frame[0];
+}
+
+static void shallow_overflow_entry(void *arg) {
+    (void)arg;
+    recurse_below(NULL);
+    coop__fiber_switch_last(&task_fiber, &thread_fiber);
 }
 
 static void canary_child(void) {
@@ -332,19 +366,15 @@ static void canary_child(void) {
     coop__stack s;
     if (coop__stack_pool_new(&pool) || coop__stack_get(pool, 64 * 1024, &s)) _exit(3);
     coop__stack_set_name(&s, "sloppy");
-    /* What an overflow of an unguarded stack does: write below lo. */
-    ((volatile char *)s.lo)[-10] = 42;
+    overflow_limit = (char *)s.lo - 1024;
+    coop__fiber_make_thread(&thread_fiber);
+    coop__fiber_make(&task_fiber, s.lo, s.hi, shallow_overflow_entry, NULL);
+    coop__fiber_switch(&thread_fiber, &task_fiber);
+    coop__fiber_release(&task_fiber);
     coop__stack_put(pool, &s);
 }
 
-TEST(stack_put_detects_an_overflowed_canary) {
-    char msg[512];
-    int st = run_child_capturing(canary_child, msg, sizeof msg);
-    CHECK(WIFSIGNALED(st));
-    CHECK_EQ(WTERMSIG(st), SIGABRT);
-    if (!strstr(msg, "coop: stack overflow in task 'sloppy' (stack size 65536 bytes)"))
-        test__fail(__FILE__, __LINE__, "unexpected message: %s", msg);
-}
+TEST(stack_put_detects_an_overflowed_canary) { expect_overflow_report(canary_child, "sloppy"); }
 
 TEST(stack_check_passes_an_intact_stack_used_to_the_bottom) {
     coop__stack_use_guard_regions(0);
