@@ -26,7 +26,9 @@
  * (an overflow must have written it). See docs/guide/core-stacks.md.
  *
  * Reuse is LIFO from a "hot" list without any syscall; past a high-water
- * mark of pooled stacks the surplus is MADV_FREE'd onto a "cold" list.
+ * mark of pooled stacks the surplus is MADV_FREE'd onto a "cold" list, in
+ * batches of RELEASE_BATCH sorted by address so that neighbouring stacks
+ * (the usual case when many tasks end together) go in one madvise call.
  * Chunks are unmapped only when the pool is freed.
  *
  * A fault in a guard page is reported by a SIGSEGV handler on an alternate
@@ -63,6 +65,7 @@
 #define CHUNK_MAX_SLOTS 1024  /* chunks double up to this */
 #define CHUNK_MAX_BYTES ((size_t)1 << 30)
 #define HIGH_WATER_DEFAULT 64 /* pooled stacks kept hot per class */
+#define RELEASE_BATCH 32      /* surplus stacks released together */
 #define ALTSTACK_BYTES (64 * 1024)
 
 #ifndef MADV_GUARD_INSTALL
@@ -102,6 +105,8 @@ struct size_class {
     size_t size;         /* usable bytes at least, a page multiple */
     slot *hot;           /* pooled stacks, LIFO, never released */
     unsigned nhot;       /* length of hot */
+    slot *pending;       /* surplus pooled stacks, not released yet */
+    unsigned npending;   /* length of pending, < RELEASE_BATCH */
     slot *cold;          /* pooled stacks released with MADV_FREE */
     chunk *fresh;        /* newest chunk (may have never-used slots) */
     unsigned nslots;     /* slots mapped for this class */
@@ -121,7 +126,7 @@ static size_t page_size;
 static atomic_long guard_vmas_used;   /* map entries spent on guards */
 static atomic_long guard_vmas_limit;  /* the budget for them */
 static long guard_vmas_default;       /* half of vm.max_map_count */
-static int madv_release = MADV_FREE;  /* MADV_DONTNEED on pre-4.5 kernels */
+static atomic_int madv_release = MADV_FREE; /* MADV_DONTNEED on pre-4.5 kernels */
 static int guard_regions_work;        /* the kernel has MADV_GUARD_INSTALL */
 static atomic_int guard_regions_used; /* new guards are guard regions */
 static struct sigaction previous_segv; /* chained for faults not ours */
@@ -441,6 +446,9 @@ int coop__stack_get(coop__stack_pool *pool, size_t size, coop__stack *out) {
     if (COOP_LIKELY(s)) {
         k->hot = s->next;
         k->nhot--;
+    } else if ((s = k->pending) != NULL) {
+        k->pending = s->next;
+        k->npending--;
     } else if ((s = k->cold) != NULL) {
         k->cold = s->next;
     } else {
@@ -523,6 +531,51 @@ static void asan_unpoison_used(char *start, size_t len) {
 }
 #endif
 
+static int by_address(const void *a, const void *b) {
+    uintptr_t x = (uintptr_t)slot_start(*(slot *const *)a);
+    uintptr_t y = (uintptr_t)slot_start(*(slot *const *)b);
+    return (x > y) - (x < y);
+}
+
+/* Let the kernel take back the pages of [start, start + len) when it needs
+ * them (MADV_FREE costs nothing until then; pre-4.5 kernels only have
+ * MADV_DONTNEED). */
+static void release_range(coop__stack_pool *pool, char *start, size_t len) {
+    int advice = atomic_load_explicit(&madv_release, memory_order_relaxed);
+    if (madvise(start, len, advice) != 0 && errno == EINVAL && advice == MADV_FREE) {
+        atomic_store_explicit(&madv_release, MADV_DONTNEED, memory_order_relaxed);
+        madvise(start, len, MADV_DONTNEED);
+    }
+    pool->stats.release_calls++;
+}
+
+/* Release the pending surplus of k and move it to the cold list. Runs of
+ * neighbouring slots go in one call; the guard pages between them are in
+ * the range, which leaves them guards (MADV_FREE neither changes their
+ * protection nor removes guard regions). */
+static void release_pending(coop__stack_pool *pool, size_class *k) {
+    slot *batch[RELEASE_BATCH];
+    unsigned n = 0;
+    for (slot *s = k->pending; s && n < RELEASE_BATCH; s = s->next) batch[n++] = s;
+    qsort(batch, n, sizeof *batch, by_address);
+    size_t slot_bytes = page_size + k->size + page_size;
+    for (unsigned i = 0; i < n;) {
+        char *start = slot_start(batch[i]) + page_size;
+        char *end = slot_start(batch[i]) + slot_bytes;
+        unsigned j = i + 1;
+        while (j < n && slot_start(batch[j]) == end) end = slot_start(batch[j++]) + slot_bytes;
+        release_range(pool, start, (size_t)(end - start));
+        i = j;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        batch[i]->next = k->cold;
+        k->cold = batch[i];
+    }
+    pool->stats.released += n;
+    k->pending = NULL;
+    k->npending = 0;
+}
+
 void coop__stack_put(coop__stack_pool *pool, coop__stack *s) {
     slot *sl = s->meta;
     if (COOP_UNLIKELY(!sl || !sl->in_use))
@@ -542,17 +595,10 @@ void coop__stack_put(coop__stack_pool *pool, coop__stack *s) {
         k->nhot++;
         return;
     }
-    /* Over the high-water mark: let the kernel take the pages back when it
-     * needs them (MADV_FREE is free until then). */
-    char *start = slot_start(sl) + page_size;
-    size_t len = sl->owner->slot_bytes - page_size;
-    if (madvise(start, len, madv_release) != 0 && madv_release == MADV_FREE) {
-        madv_release = MADV_DONTNEED;
-        madvise(start, len, madv_release);
-    }
-    pool->stats.released++;
-    sl->next = k->cold;
-    k->cold = sl;
+    /* Over the high-water mark: the surplus is released in batches. */
+    sl->next = k->pending;
+    k->pending = sl;
+    if (++k->npending == RELEASE_BATCH) release_pending(pool, k);
 }
 
 void coop__stack_set_name(const coop__stack *s, const char *name) {

@@ -51,14 +51,16 @@ typedef struct coop__stack_stats {
     unsigned long maps;      /* chunk mappings made (mmap calls) */
     unsigned long guarded;   /* stacks given a guard page (mprotect calls) */
     unsigned long unguarded; /* stacks handed out without one (over budget) */
-    unsigned long released;  /* puts over the high-water mark (madvise calls) */
+    unsigned long released;  /* pooled stacks released with MADV_FREE */
+    unsigned long release_calls; /* madvise calls that released them */
     unsigned long live;      /* stacks handed out and not yet put back */
     unsigned long pooled;    /* carved stacks waiting in the pool */
 } coop__stack_stats;
 void coop__stack_pool_stats(const coop__stack_pool *pool, coop__stack_stats *out);
 
 /* Pooled stacks kept ready per size class before the surplus is released
- * with MADV_FREE (default 64). */
+ * with MADV_FREE (default 64). The surplus is released 32 stacks at a time,
+ * so up to 31 more stay resident until the next batch. */
 void coop__stack_pool_set_high_water(coop__stack_pool *pool, unsigned n);
 
 /* The process-wide budget of memory map entries that guard pages may use
