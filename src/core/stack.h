@@ -4,10 +4,10 @@
  * The scheduler asks for a stack of a given usable size and gets [lo, hi).
  * It places its task record at the top of the stack (so a parked task costs
  * one touched page), and names the stack so that the overflow handler can
- * say whose stack overflowed. The pool, guard pages within the mapping
- * budget, the SIGSEGV handler on an alternate stack, MADV_FREE of excess
- * pooled stacks and the staggering of stack tops are all behind this
- * interface.
+ * say whose stack overflowed. The pool, guard pages (guard regions, or
+ * mprotect within the mapping budget and a canary beyond it), the SIGSEGV
+ * handler on an alternate stack, MADV_FREE of excess pooled stacks and the
+ * staggering of stack tops are all behind this interface (stack.c).
  */
 #ifndef COOP_CORE_STACK_H
 #define COOP_CORE_STACK_H
