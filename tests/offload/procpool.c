@@ -214,8 +214,19 @@ static int body_cloexec(void *arg) {
     int nm = list_fds(getpid(), mine, 256);
     int nt = list_fds(coop__procpool_worker_pid(pp, 0), theirs, 256);
     CHECK(nm > 6); /* std fds, loop fds, pipe, the socket, the dir */
-    CHECK_EQ(nt, 4); /* 0, 1, 2 and its socket at 3 */
-    for (int i = 0; i < nt; i++) CHECK(theirs[i] >= 0 && theirs[i] <= 3);
+    /* The worker keeps 0, 1, 2 and its socket at 3, nothing else. (Under
+     * valgrind the tool's own fds sit at the top of the table, >= 1000,
+     * out of reach of the program: they are not counted.) */
+    int kept = 0;
+    for (int i = 0; i < nt && i < 256; i++) {
+        CHECK(theirs[i] <= 3 || theirs[i] >= 1000);
+        kept += theirs[i] <= 3;
+    }
+    CHECK_EQ(kept, 4);
+    for (int i = 0; i < nm && i < 256; i++) { /* in particular none of ours above 3 */
+        if (mine[i] <= 3) continue;
+        for (int k = 0; k < nt && k < 256; k++) CHECK(theirs[k] != mine[i] || mine[i] >= 1000);
+    }
     coop_procpool_free(pp);
     close(pfd[0]);
     close(pfd[1]);
