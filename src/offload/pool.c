@@ -140,9 +140,26 @@ static void promote_waiting(coop_pool *p) {
     p->nqueued++;
 }
 
+/* coop__loop_post still reads the loop after it has published the node
+ * (to write the wake-up fd), and the completion may let the loop finish
+ * and free itself. So a worker posts holding one of these locks (chosen by
+ * loop address), and the completion takes that lock once before anything
+ * else: the poster is out of coop__loop_post before the loop can end.
+ * Striped so that unrelated loops rarely share a lock. */
+#define L4(x) x, x, x, x
+static pthread_mutex_t post_locks[16] = {L4(PTHREAD_MUTEX_INITIALIZER), L4(PTHREAD_MUTEX_INITIALIZER),
+                                         L4(PTHREAD_MUTEX_INITIALIZER), L4(PTHREAD_MUTEX_INITIALIZER)};
+#undef L4
+
+static pthread_mutex_t *post_lock(const coop__loop *l) {
+    return &post_locks[((uintptr_t)l >> 6) % 16];
+}
+
 /* Called on the loop when the completion post of a job runs. */
 static void job_delivered(coop__post *post) {
     job *j = COOP_CONTAINER_OF(post, job, post);
+    pthread_mutex_lock(post_lock(j->loop)); /* the worker has left coop__loop_post */
+    pthread_mutex_unlock(post_lock(j->loop));
     if (j->detached) {
         /* Detached after the job had finished: the result comes here. */
         j->cleanup(j->arg, j->result);
@@ -196,7 +213,9 @@ static void *worker_main(void *arg) {
         /* From here the task may return (and j vanish) as soon as the post
          * has run: j is not touched again. The task holds the loop, so the
          * post cannot fail with -ESHUTDOWN. */
+        pthread_mutex_lock(post_lock(l));
         int rc = coop__loop_post(l, &j->post);
+        pthread_mutex_unlock(post_lock(l));
         if (rc < 0) coop__fatal("coop_pool_call: completion post failed (%d)", rc);
         pthread_mutex_lock(&p->mu);
     }
