@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "test.h"
+#include "util/alloc.h"
 #ifdef COOP_VALGRIND
 #include <valgrind/valgrind.h>
 #define UNDER_VALGRIND (RUNNING_ON_VALGRIND != 0)
@@ -198,6 +199,11 @@ static int body_config(void *arg) {
     CHECK(st.watched_ns > 0);
     coop_watchdog_stop();
     coop_watchdog_stop(); /* idempotent */
+    coop__alloc_fail_at(1);
+    CHECK_ERR(coop_watchdog_start(COOP_MS(50)), -ENOMEM); /* its record */
+    coop__alloc_fail_at(0);
+    CHECK_ERR(coop_loop_stats_get(&st), 0);
+    CHECK_EQ(st.watched_ns, 0); /* not watched after the failure */
     return 0;
 }
 TEST(watchdog_threshold_from_api_and_environment) {
