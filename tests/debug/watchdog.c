@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "test.h"
+#include "debug/debug.h"
 #include "util/alloc.h"
 #ifdef COOP_VALGRIND
 #include <valgrind/valgrind.h>
@@ -270,3 +271,27 @@ static int body_dump(void *arg) {
     return 0;
 }
 TEST(task_dump_lists_tasks_and_what_they_wait_for) { CHECK_ERR(test_run(body_dump, NULL), 0); }
+
+/* ---- the scheduler's lifecycle hook ----------------------------------- */
+
+static int body_hook(void *arg) {
+    (void)arg;
+    coop_loop_stats st;
+    coop__loop *l = (coop__loop *)coop_loop_current();
+    unsetenv("COOP_SLOW_MS");
+    coop__watchdog_loop_begin(l); /* no COOP_SLOW_MS: not watched */
+    CHECK_ERR(coop_loop_stats_get(&st), 0);
+    CHECK_EQ(st.watched_ns, 0);
+    setenv("COOP_SLOW_MS", "50", 1);
+    coop__watchdog_loop_begin(l);
+    coop_sleep(COOP_MS(2));
+    CHECK_ERR(coop_loop_stats_get(&st), 0);
+    CHECK(st.watched_ns > 0);
+    coop__watchdog_loop_end(l); /* what the loop's teardown would call */
+    CHECK_ERR(coop_loop_stats_get(&st), 0);
+    CHECK_EQ(st.watched_ns, 0);
+    return 0;
+}
+TEST(watchdog_hook_watches_loops_when_the_environment_asks) {
+    CHECK_ERR(test_run_real(body_hook, NULL), 0);
+}
