@@ -96,6 +96,8 @@ struct coop_loop {
     /* ---- thread-safe posting ---- */
     _Atomic(coop__post *) posts; /* LIFO pushed by any thread; CLOSED when shut */
     atomic_int wake_sent;       /* an eventfd wake-up is in flight */
+    atomic_int posters;         /* threads inside coop__loop_post: teardown
+                                   waits for them before freeing the loop */
     int wake_fd;                /* eventfd (or pipe read end) */
     int wake_wfd;               /* write end (== wake_fd for eventfd) */
     size_t holds;               /* coop__loop_hold count */
