@@ -40,6 +40,8 @@ struct coop__task {
     coop__fiber fiber;       /* own execution context and stack */
     coop__fiber *resume;     /* fiber to switch to when this task runs: its own,
                                 or a generator/greenlet running on its behalf */
+    void *coro;              /* src/gen: the generator/greenlet owning *resume,
+                                NULL while the task runs its own code */
     coop__loop *loop;        /* owning loop */
     coop__task *next_ready;  /* ready-queue link */
     coop__waiter *parked;    /* waiter while PARKED, else NULL */

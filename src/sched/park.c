@@ -222,6 +222,9 @@ coop__fiber *coop__task_swap_fiber(coop__task *t, coop__fiber *f) {
     return old;
 }
 
+coop__fiber **coop__task_fiber_slot(coop__task *t) { return &t->resume; }
+void **coop__task_coro_slot(coop__task *t) { return &t->coro; }
+
 coop__stack_pool *coop__loop_stack_pool(coop__loop *l) { return l->stacks; }
 size_t coop__loop_stack_size(coop__loop *l) { return l->stack_size; }
 

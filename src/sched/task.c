@@ -113,6 +113,7 @@ int coop__task_spawn(coop__loop *l, const coop_spawn_opts *opts, coop_fn fn, voi
     /* Field by field rather than memset: the record is ~400 bytes and this
      * is the spawn fast path. fiber and root_scope are set up below. */
     t->next_ready = NULL;
+    t->coro = NULL;
     t->parked = NULL;
     t->atomic_depth = 0;
     t->atomic_what = NULL;
