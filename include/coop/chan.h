@@ -198,7 +198,8 @@ COOP_API coop_chan_case coop_chan_case_rx(coop_chan_rx *rx, void *out);
  * having happened. Returns the index of the case that happened (its
  * .result says how), or -ETIMEDOUT (deadline passed, no case happened),
  * -ECANCELED/-ETIMEDOUT (cancelled by a scope, no case happened), -EINVAL
- * (a case with a bad op), -EPERM. [checkpoint] [task] */
+ * (a case with a bad op, or n > 64), -EPERM. Allocates nothing.
+ * [checkpoint] [task] */
 COOP_API int coop_chan_select(coop_chan_case *cases, size_t n, int64_t deadline);
 /* Select with a default: perform a case that can happen now, else return
  * -EAGAIN. Does not suspend. [loop] */
