@@ -89,11 +89,14 @@ TEST(fs_errors_are_negative_errno) {
 /* ---- a call that blocks: opening or reading a FIFO --------------------- */
 
 static char fifo[128];
-static atomic_int writer_delay_ms;
+static atomic_int writer_delay_ms; /* the writer's wait before it opens */
+static atomic_int ticks;           /* heartbeats of the ticker task */
+static atomic_int writer_min_ticks; /* the writer also waits for this many */
 
 static void *fifo_writer(void *arg) {
     (void)arg;
     usleep((useconds_t)atomic_load(&writer_delay_ms) * 1000);
+    while (atomic_load(&ticks) < atomic_load(&writer_min_ticks)) usleep(1000);
     int fd = open(fifo, O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
         ssize_t n = write(fd, "hello", 5);
@@ -103,10 +106,9 @@ static void *fifo_writer(void *arg) {
     return NULL;
 }
 
-static int ticks;
 static int ticker(void *arg) {
     (void)arg;
-    while (coop_sleep(COOP_MS(2)) == 0) ticks++;
+    while (coop_sleep(COOP_MS(2)) == 0) atomic_fetch_add(&ticks, 1);
     return 0;
 }
 
@@ -115,12 +117,13 @@ static int body_blocking_open(void *arg) {
     coop_task_id t;
     CHECK_ERR(coop_spawn(&t, "ticker", ticker, NULL), 0);
     pthread_t th;
-    atomic_store(&writer_delay_ms, 60);
+    atomic_store(&ticks, 0);
+    atomic_store(&writer_delay_ms, 0);
+    atomic_store(&writer_min_ticks, 10); /* the writer comes after 10 beats */
     CHECK_EQ(pthread_create(&th, NULL, fifo_writer, NULL), 0);
-    ticks = 0;
-    int fd = coop_fs_open(fifo, O_RDONLY, 0); /* blocks a worker ~60 ms */
+    int fd = coop_fs_open(fifo, O_RDONLY, 0); /* blocks a worker until then */
     CHECK(fd >= 0);
-    CHECK(ticks >= 10); /* ...not the loop */
+    CHECK(atomic_load(&ticks) >= 10); /* ...not the loop */
     char buf[8] = {0};
     CHECK_ERR(coop_fs_read(fd, buf, 5), 5);
     CHECK_STR(buf, "hello");
@@ -147,6 +150,7 @@ static int body_running_result_stands(void *arg) {
     CHECK(fd >= 0);
     pthread_t th;
     atomic_store(&writer_delay_ms, 60);
+    atomic_store(&writer_min_ticks, 0);
     CHECK_EQ(pthread_create(&th, NULL, fifo_writer, NULL), 0);
     char buf[8] = {0};
     coop_scope s;
