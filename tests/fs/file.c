@@ -12,23 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "test.h"
-
-static char dir[64];
-
-static void make_dir(void) {
-    strcpy(dir, "/tmp/coop-fs-XXXXXX");
-    CHECK(mkdtemp(dir) != NULL);
-}
-
-static void remove_dir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK_EQ(system(cmd), 0);
-}
-
-static void path_in_dir(char *out, size_t cap, const char *name) {
-    snprintf(out, cap, "%s/%s", dir, name);
-}
+#include "tmpdir.h"
 
 static int body_roundtrip(void *arg) {
     (void)arg;
@@ -106,6 +90,15 @@ static void *fifo_writer(void *arg) {
     return NULL;
 }
 
+/* Run body on the real clock with a FIFO at path fifo in a scratch dir. */
+static void with_fifo(coop_fn body) {
+    make_dir();
+    path_in_dir(fifo, sizeof fifo, "fifo");
+    CHECK_EQ(mkfifo(fifo, 0600), 0);
+    CHECK_ERR(test_run_real(body, NULL), 0);
+    remove_dir();
+}
+
 static int ticker(void *arg) {
     (void)arg;
     while (coop_sleep(COOP_MS(2)) == 0) atomic_fetch_add(&ticks, 1);
@@ -135,11 +128,7 @@ static int body_blocking_open(void *arg) {
     return 0;
 }
 TEST(fs_blocking_call_blocks_a_worker_not_the_loop) {
-    make_dir();
-    path_in_dir(fifo, sizeof fifo, "fifo");
-    CHECK_EQ(mkfifo(fifo, 0600), 0);
-    CHECK_ERR(test_run_real(body_blocking_open, NULL), 0);
-    remove_dir();
+    with_fifo(body_blocking_open);
 }
 
 static int body_running_result_stands(void *arg) {
@@ -165,11 +154,7 @@ static int body_running_result_stands(void *arg) {
     return 0;
 }
 TEST(fs_cancelled_running_call_waits_and_its_result_stands) {
-    make_dir();
-    path_in_dir(fifo, sizeof fifo, "fifo");
-    CHECK_EQ(mkfifo(fifo, 0600), 0);
-    CHECK_ERR(test_run_real(body_running_result_stands, NULL), 0);
-    remove_dir();
+    with_fifo(body_running_result_stands);
 }
 
 static int blocked_reader(void *arg) {
@@ -202,9 +187,5 @@ static int body_withdrawn(void *arg) {
     return 0;
 }
 TEST(fs_cancelled_queued_call_is_withdrawn_with_nothing_done) {
-    make_dir();
-    path_in_dir(fifo, sizeof fifo, "fifo");
-    CHECK_EQ(mkfifo(fifo, 0600), 0);
-    CHECK_ERR(test_run_real(body_withdrawn, NULL), 0);
-    remove_dir();
+    with_fifo(body_withdrawn);
 }

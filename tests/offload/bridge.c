@@ -47,6 +47,14 @@ TEST(bridge_run_in_loop_from_a_plain_thread) {
     CHECK_ERR(coop_loop_thread_stop(lt), 0);
 }
 
+/* Run body(lt) on the real clock, with a loop thread lt running beside. */
+static void with_loop_thread(coop_fn body) {
+    coop_loop_thread *lt;
+    CHECK_ERR(coop_loop_thread_start(&lt, NULL), 0);
+    CHECK_ERR(test_run_real(body, lt), 0);
+    CHECK_ERR(coop_loop_thread_stop(lt), 0);
+}
+
 static int ticks;
 static int ticker(void *arg) {
     (void)arg;
@@ -75,10 +83,7 @@ static int body_from_task(void *arg) {
     return 0;
 }
 TEST(bridge_run_in_loop_from_a_task_awaits_without_blocking_its_loop) {
-    coop_loop_thread *lt;
-    CHECK_ERR(coop_loop_thread_start(&lt, NULL), 0);
-    CHECK_ERR(test_run_real(body_from_task, lt), 0);
-    CHECK_ERR(coop_loop_thread_stop(lt), 0);
+    with_loop_thread(body_from_task);
 }
 
 static int body_cancel(void *arg) {
@@ -102,10 +107,7 @@ static int body_cancel(void *arg) {
     return 0;
 }
 TEST(bridge_run_in_loop_cancelled_cancels_the_remote_task_and_waits_for_it) {
-    coop_loop_thread *lt;
-    CHECK_ERR(coop_loop_thread_start(&lt, NULL), 0);
-    CHECK_ERR(test_run_real(body_cancel, lt), 0);
-    CHECK_ERR(coop_loop_thread_stop(lt), 0);
+    with_loop_thread(body_cancel);
 }
 
 static int callback_result;
@@ -130,10 +132,7 @@ static int body_errors(void *arg) {
     return 0;
 }
 TEST(bridge_run_in_loop_reports_errors) {
-    coop_loop_thread *lt;
-    CHECK_ERR(coop_loop_thread_start(&lt, NULL), 0);
-    CHECK_ERR(test_run_real(body_errors, lt), 0);
-    CHECK_ERR(coop_loop_thread_stop(lt), 0);
+    with_loop_thread(body_errors);
 }
 
 /* A loop thread's loop ends only when its remaining tasks end. */
