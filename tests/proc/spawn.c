@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "proc/proc_internal.h"
 #include "test.h"
+#include "valgrind_spawn.h"
 #include "util/alloc.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -181,21 +182,20 @@ TEST(proc_stdin_from_dev_null_reads_eof) {
 
 static int body_enoent(void *arg) {
     (void)arg;
-    coop_proc *p = (coop_proc *)1;
     const char *missing[] = {"coop-no-such-program-xyz", NULL};
-    CHECK_ERR(coop_proc_spawn(&p, missing, NULL), -ENOENT);
-    CHECK(p == NULL);
+    check_spawn_fails(missing, NULL, -ENOENT);
     const char *abs_missing[] = {"/nonexistent/program", NULL};
     coop_proc_opts o = {0};
     o.no_path_search = 1;
     o.stdout_mode = COOP_STDIO_PIPE; /* the pipe made for it must be closed again */
-    CHECK_ERR(coop_proc_spawn(&p, abs_missing, &o), -ENOENT);
+    check_spawn_fails(abs_missing, &o, -ENOENT);
     const char *not_exec[] = {"/dev/null", NULL};
-    CHECK_ERR(coop_proc_spawn(&p, not_exec, &o), -EACCES);
+    check_spawn_fails(not_exec, &o, -EACCES);
     const char *ok[] = {"true", NULL};
     o.no_path_search = 0;
     o.cwd = "/nonexistent-dir";
-    CHECK_ERR(coop_proc_spawn(&p, ok, &o), -ENOENT);
+    check_spawn_fails(ok, &o, -ENOENT);
+    coop_proc *p;
     const char *empty[] = {NULL};
     CHECK_ERR(coop_proc_spawn(&p, empty, NULL), -EINVAL);
     o.cwd = NULL;
