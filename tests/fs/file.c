@@ -76,6 +76,7 @@ static char fifo[128];
 static atomic_int writer_delay_ms; /* the writer's wait before it opens */
 static atomic_int ticks;           /* heartbeats of the ticker task */
 static atomic_int writer_min_ticks; /* the writer also waits for this many */
+static atomic_int cancelled_while_running; /* set before writer_after_cancel writes */
 
 static void *fifo_writer(void *arg) {
     (void)arg;
@@ -88,6 +89,11 @@ static void *fifo_writer(void *arg) {
         close(fd);
     }
     return NULL;
+}
+
+static void *writer_after_cancel(void *arg) {
+    while (!atomic_load(&cancelled_while_running)) usleep(1000);
+    return fifo_writer(arg);
 }
 
 /* Run body on the real clock with a FIFO at path fifo in a scratch dir. */
@@ -131,24 +137,43 @@ TEST(fs_blocking_call_blocks_a_worker_not_the_loop) {
     with_fifo(body_blocking_open);
 }
 
+/* Cancels scope *arg once the "fs" pool runs a job, then lets the FIFO
+ * writer go: the cancellation surely reaches a running read. */
+static int cancel_when_running(void *arg) {
+    coop_pool_stats st;
+    do {
+        coop_sleep(COOP_MS(1));
+        coop_pool_stats_get(coop_pool_builtin(COOP_POOL_FS), &st);
+    } while (st.running == 0);
+    coop_scope_cancel(arg);
+    atomic_store(&cancelled_while_running, 1);
+    return 0;
+}
+
 static int body_running_result_stands(void *arg) {
     (void)arg;
     /* O_RDWR on a FIFO opens at once; the read then blocks until the
-     * writer thread writes, 60 ms later, after the 10 ms deadline. */
+     * writer thread writes, which it does only after the scope was
+     * cancelled while the read was running. */
     int fd = coop_fs_open(fifo, O_RDWR, 0);
     CHECK(fd >= 0);
-    pthread_t th;
-    atomic_store(&writer_delay_ms, 60);
-    atomic_store(&writer_min_ticks, 0);
-    CHECK_EQ(pthread_create(&th, NULL, fifo_writer, NULL), 0);
-    char buf[8] = {0};
     coop_scope s;
-    coop_scope_enter(&s, coop_after(COOP_MS(10)));
+    coop_scope_enter(&s, COOP_NEVER);
+    coop_task_id t;
+    CHECK_ERR(coop_spawn(&t, "canceller", cancel_when_running, &s), 0);
+    pthread_t th;
+    atomic_store(&cancelled_while_running, 0);
+    atomic_store(&writer_delay_ms, 0);
+    atomic_store(&writer_min_ticks, 0);
+    CHECK_EQ(pthread_create(&th, NULL, writer_after_cancel, NULL), 0);
+    char buf[8] = {0};
     CHECK_ERR(coop_fs_read(fd, buf, 5), 5); /* it ran: the result stands */
     CHECK_STR(buf, "hello");
-    CHECK_ERR(coop_yield(), -ETIMEDOUT); /* the next checkpoint reports it */
+    CHECK(atomic_load(&cancelled_while_running));
+    CHECK_ERR(coop_yield(), -ECANCELED); /* the next checkpoint reports it */
     CHECK_ERR(coop_fs_close(fd), 0);     /* close always runs */
-    CHECK_ERR(coop_scope_exit(&s), -ETIMEDOUT);
+    CHECK_ERR(coop_scope_exit(&s), -ECANCELED);
+    CHECK_ERR(coop_join(t, NULL), 0);
     pthread_join(th, NULL);
     coop_pools_shutdown();
     return 0;

@@ -55,24 +55,34 @@ static void with_loop_thread(coop_fn body) {
     CHECK_ERR(coop_loop_thread_stop(lt), 0);
 }
 
-static int ticks;
+static atomic_int ticks;
 static int ticker(void *arg) {
     (void)arg;
-    while (coop_sleep(COOP_MS(1)) == 0) ticks++;
+    while (coop_sleep(COOP_MS(1)) == 0) atomic_fetch_add(&ticks, 1);
     return 0;
+}
+
+/* On the remote loop: returns once the caller's loop has ticked 5 times,
+ * which it can only do if the caller's wait did not block its thread. */
+static int wait_for_ticks(void *arg) {
+    (void)arg;
+    while (atomic_load(&ticks) < 5)
+        if (coop_sleep(COOP_MS(1)) < 0) return -1;
+    return 7;
 }
 
 static int body_from_task(void *arg) {
     coop_loop_thread *lt = arg;
     coop_task_id t;
     CHECK_ERR(coop_spawn(&t, "ticker", ticker, NULL), 0);
-    ticks = 0;
-    remote r = {coop_loop_thread_loop(lt), COOP_MS(30), 0, 0, 0};
+    atomic_store(&ticks, 0);
     int result = 0;
+    CHECK_ERR(coop_run_in_loop(coop_loop_thread_loop(lt), wait_for_ticks, NULL, &result), 0);
+    CHECK_EQ(result, 7); /* the caller's loop ran on while it waited */
+    remote r = {coop_loop_thread_loop(lt), COOP_MS(1), 0, 0, 0};
     CHECK_ERR(coop_run_in_loop(coop_loop_thread_loop(lt), remote_fn, &r, &result), 0);
     CHECK_EQ(result, 42);
     CHECK(r.ran);
-    CHECK(ticks >= 5); /* the caller's loop ran on while it waited */
     /* The caller's own loop works too. */
     r.expect_loop = coop_loop_current();
     r.sleep_ns = 0;
@@ -230,8 +240,11 @@ TEST(mailbox_connects_a_plain_thread_and_a_task) {
     coop_mailbox_free(pp.from_loop);
 }
 
+static atomic_int first_wait_over; /* the first receive has timed out */
+
+/* Sends 77 once the receiver's first (cancelled) wait is over. */
 static void *late_sender(void *arg) {
-    usleep(50 * 1000);
+    while (!atomic_load(&first_wait_over)) usleep(1000);
     int v = 77;
     CHECK_ERR(coop_mailbox_send(arg, &v), 0);
     return NULL;
@@ -245,6 +258,7 @@ static int body_cancel_recv(void *arg) {
     CHECK_ERR(coop_mailbox_recv(m, &v), -ETIMEDOUT);
     coop_scope_exit(&s);
     CHECK_EQ(v, 0);
+    atomic_store(&first_wait_over, 1);
     CHECK_ERR(coop_mailbox_recv(m, &v), 0); /* the message was not lost */
     CHECK_EQ(v, 77);
     /* A full mailbox: a cancelled send sent nothing. */
