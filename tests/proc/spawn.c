@@ -392,3 +392,40 @@ TEST(proc_calls_survive_a_storm_of_interrupting_signals) {
     CHECK_ERR(r, 0);
     check_no_children();
 }
+
+/* ---- misuse --------------------------------------------------------------- */
+
+static int free_while_waited(void *arg) {
+    coop_proc *p = arg;
+    coop_yield(); /* the waiter parks first */
+    coop_proc_free(p); /* aborts: a task waits on p */
+    return 0;
+}
+
+static int body_free_misuse(void *arg) {
+    (void)arg;
+    const char *argv[] = {"sleep", "1000", NULL};
+    coop_proc_opts o = {0}; /* holds none of the test's fds */
+    o.stdin_mode = o.stdout_mode = o.stderr_mode = COOP_STDIO_NULL;
+    coop_proc *p;
+    if (coop_proc_spawn(&p, argv, &o) < 0) return -1;
+    coop_spawn(NULL, "freer", free_while_waited, p);
+    return coop_proc_wait(p, NULL);
+}
+TEST(proc_free_while_a_task_waits_is_misuse) {
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        setpgid(0, 0); /* its sleep child joins this group: killed below */
+        close(2);      /* keep the expected abort message out of the test log */
+        test_run(body_free_misuse, NULL);
+        _exit(0);
+    }
+    int st;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), SIGABRT);
+    kill(-pid, SIGKILL); /* the orphaned sleep (init reaps it) */
+    check_no_children();
+}
