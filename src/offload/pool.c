@@ -402,7 +402,7 @@ int coop_pool_call(coop_pool *pool, coop_work_fn fn, void *arg, intptr_t *result
 
     pthread_mutex_lock(&p->mu);
     int full = (int)p->nqueued >= p->queue_limit;
-    int rc = 0;
+    int rc = 0, wake = 0;
     if (full && (flags & COOP_OFFLOAD_TRY)) {
         rc = -EAGAIN;
     } else if ((int)p->nqueued + 1 > p->idle && p->threads < p->threads_max) {
@@ -418,10 +418,14 @@ int coop_pool_call(coop_pool *pool, coop_work_fn fn, void *arg, intptr_t *result
             j->state = JOB_QUEUED;
             coop__list_push(&p->queue, &j->link);
             p->nqueued++;
-            pthread_cond_signal(&p->work);
+            wake = p->idle > 0;
         }
     }
     pthread_mutex_unlock(&p->mu);
+    /* Signal after unlocking: the woken worker does not block on mu at
+     * once. No wake-up is lost: a worker re-checks the queue under mu
+     * before it waits. */
+    if (wake) pthread_cond_signal(&p->work);
     if (rc < 0) {
         if (j->heap) coop__free(j);
         return rc;
