@@ -429,3 +429,23 @@ TEST(proc_free_while_a_task_waits_is_misuse) {
     kill(-pid, SIGKILL); /* the orphaned sleep (init reaps it) */
     check_no_children();
 }
+
+/* ---- a child reaped behind coop's back ----------------------------------- */
+
+static int body_echild(void *arg) {
+    (void)arg;
+    /* SIGCHLD ignored: the kernel reaps children itself, the status is lost. */
+    signal(SIGCHLD, SIG_IGN);
+    const char *argv[] = {"true", NULL};
+    coop_proc *p;
+    CHECK_ERR(coop_proc_spawn(&p, argv, NULL), 0);
+    CHECK_ERR(coop_proc_wait(p, NULL), -ECHILD);
+    CHECK_ERR(coop_proc_kill(p, SIGTERM), -ESRCH); /* the pid is no longer ours */
+    coop_proc_free(p);
+    signal(SIGCHLD, SIG_DFL);
+    return 0;
+}
+TEST(proc_wait_reports_echild_when_the_child_was_reaped_elsewhere) {
+    CHECK_ERR(test_run(body_echild, NULL), 0);
+    check_no_children();
+}
