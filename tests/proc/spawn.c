@@ -13,7 +13,6 @@
 #include <unistd.h>
 #include "proc/proc_internal.h"
 #include "test.h"
-#include "valgrind_spawn.h"
 #include "util/alloc.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -179,6 +178,13 @@ TEST(proc_stdin_from_dev_null_reads_eof) {
 }
 
 /* ---- spawn failures --------------------------------------------------- */
+
+/* coop_proc_spawn(argv, o) fails with err and leaves *out NULL. */
+static void check_spawn_fails(const char *const argv[], const coop_proc_opts *o, int err) {
+    coop_proc *p = (coop_proc *)1;
+    CHECK_ERR(coop_proc_spawn(&p, argv, o), err);
+    CHECK(p == NULL);
+}
 
 static int body_enoent(void *arg) {
     (void)arg;
@@ -447,5 +453,26 @@ static int body_echild(void *arg) {
 }
 TEST(proc_wait_reports_echild_when_the_child_was_reaped_elsewhere) {
     CHECK_ERR(test_run(body_echild, NULL), 0);
+    check_no_children();
+}
+
+static int body_path_rules(void *arg) {
+    (void)arg;
+    /* A relative program path is found relative to the child's cwd. */
+    const char *rel[] = {"bin/true", NULL};
+    coop_proc_opts o = {0};
+    o.cwd = "/usr";
+    coop_proc *p;
+    CHECK_ERR(coop_proc_spawn(&p, rel, &o), 0);
+    int st;
+    CHECK_ERR(coop_proc_wait(p, &st), 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    coop_proc_free(p);
+    o.cwd = "/proc";
+    check_spawn_fails(rel, &o, -ENOENT); /* no /proc/bin/true */
+    return 0;
+}
+TEST(proc_spawn_resolves_relative_programs_in_the_childs_cwd) {
+    CHECK_ERR(test_run(body_path_rules, NULL), 0);
     check_no_children();
 }
