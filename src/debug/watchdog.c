@@ -339,9 +339,7 @@ int coop_watchdog_start(int64_t threshold_ns) {
     return 0;
 }
 
-void coop_watchdog_stop(void) {
-    coop__loop *l = coop__loop_get();
-    if (!l) return;
+static void unwatch(coop__loop *l) {
     pthread_mutex_lock(&reg.mu);
     coop__watch *w = reg.initialised ? find(l) : NULL;
     if (!w) {
@@ -362,6 +360,23 @@ void coop_watchdog_stop(void) {
     pthread_mutex_unlock(&reg.mu);
     if (free_now) coop__free(w);
     if (join) pthread_join(monitor, NULL);
+}
+
+void coop_watchdog_stop(void) {
+    coop__loop *l = coop__loop_get();
+    if (l) unwatch(l);
+}
+
+/* ---- the scheduler's optional lifecycle hook ------------------------- */
+
+void coop__watchdog_loop_begin(coop__loop *l) {
+    (void)l; /* l is the calling thread's loop */
+    const char *s = getenv("COOP_SLOW_MS");
+    if (s && *s && env_threshold() > 0) coop_watchdog_start(COOP_WATCHDOG_DEFAULT);
+}
+
+void coop__watchdog_loop_end(coop__loop *l) {
+    unwatch(l);
 }
 
 int coop__watch_stats(coop__loop *l, coop_loop_stats *st) {

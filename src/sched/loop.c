@@ -133,6 +133,11 @@ __attribute__((noreturn, cold)) static void deadlock(coop__loop *l) {
 
 /* ---- the iteration (steps 2-4; step 1 is coop__sched_run_batch) ------------------- */
 
+static void poll_io(coop__loop *l, int64_t timeout) {
+    l->polls++;
+    l->backend->poll(l, timeout);
+}
+
 static void iterate(coop__loop *l) {
     l->iterations++;
     coop__clock_invalidate(l);
@@ -151,21 +156,21 @@ static void iterate(coop__loop *l) {
     if (timeout != 0 && l->timers.virtual_clock && l->holds == 0) {
         /* Virtual time: look at I/O without blocking; if nothing is ready,
          * every task is blocked, so time jumps to the next deadline. */
-        if (l->fd_waiters > 0) l->backend->poll(l, 0);
+        if (l->fd_waiters > 0) poll_io(l, 0);
         if (l->nready == 0 && !posts_pending(l)) {
             if (next == COOP_NEVER) {
                 if (l->fd_waiters == 0 && l->ntasks > 0) deadlock(l);
-                if (l->fd_waiters > 0) l->backend->poll(l, -1);
+                if (l->fd_waiters > 0) poll_io(l, -1);
             } else {
                 coop__clock_jump(l, next);
             }
         }
     } else if (timeout != 0) {
         if (timeout < 0 && l->fd_waiters == 0 && l->holds == 0 && l->ntasks > 0) deadlock(l);
-        l->backend->poll(l, timeout);
+        poll_io(l, timeout);
         coop__clock_invalidate(l); /* we slept: read the clock again */
     } else if (l->fd_waiters > 0) {
-        l->backend->poll(l, 0);
+        poll_io(l, 0);
     }
 
     /* Step 3: timers, deadlines, call_soon. */

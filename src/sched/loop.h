@@ -104,10 +104,13 @@ struct coop_loop {
     _Atomic uint64_t switches;  /* task switch-ins (single writer: plain store) */
     _Atomic(coop__task *) running; /* task now running, for the watchdog */
     uint64_t iterations;        /* loop iterations */
+    uint64_t polls;             /* backend poll calls (syscalls) */
 };
 
 /* The loop of the calling thread (thread-local). */
-extern _Thread_local coop__loop *coop__tls_loop;
+/* initial-exec: one %fs-relative load, not a __tls_get_addr call, in the
+ * shared library too (coop is linked at start-up, not dlopen'ed late). */
+extern _Thread_local coop__loop *coop__tls_loop __attribute__((tls_model("initial-exec")));
 
 /* Scheduler internals (park.c) used by loop.c, task.c and time/io/scope. */
 void coop__ready_push(coop__loop *l, coop__task *t);

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "test.h"
+#include "debug/debug.h"
+#include "util/alloc.h"
 #ifdef COOP_VALGRIND
 #include <valgrind/valgrind.h>
 #define UNDER_VALGRIND (RUNNING_ON_VALGRIND != 0)
@@ -198,6 +200,11 @@ static int body_config(void *arg) {
     CHECK(st.watched_ns > 0);
     coop_watchdog_stop();
     coop_watchdog_stop(); /* idempotent */
+    coop__alloc_fail_at(1);
+    CHECK_ERR(coop_watchdog_start(COOP_MS(50)), -ENOMEM); /* its record */
+    coop__alloc_fail_at(0);
+    CHECK_ERR(coop_loop_stats_get(&st), 0);
+    CHECK_EQ(st.watched_ns, 0); /* not watched after the failure */
     return 0;
 }
 TEST(watchdog_threshold_from_api_and_environment) {
@@ -264,3 +271,27 @@ static int body_dump(void *arg) {
     return 0;
 }
 TEST(task_dump_lists_tasks_and_what_they_wait_for) { CHECK_ERR(test_run(body_dump, NULL), 0); }
+
+/* ---- the scheduler's lifecycle hook ----------------------------------- */
+
+static int body_hook(void *arg) {
+    (void)arg;
+    coop_loop_stats st;
+    coop__loop *l = (coop__loop *)coop_loop_current();
+    unsetenv("COOP_SLOW_MS");
+    coop__watchdog_loop_begin(l); /* no COOP_SLOW_MS: not watched */
+    CHECK_ERR(coop_loop_stats_get(&st), 0);
+    CHECK_EQ(st.watched_ns, 0);
+    setenv("COOP_SLOW_MS", "50", 1);
+    coop__watchdog_loop_begin(l);
+    coop_sleep(COOP_MS(2));
+    CHECK_ERR(coop_loop_stats_get(&st), 0);
+    CHECK(st.watched_ns > 0);
+    coop__watchdog_loop_end(l); /* what the loop's teardown would call */
+    CHECK_ERR(coop_loop_stats_get(&st), 0);
+    CHECK_EQ(st.watched_ns, 0);
+    return 0;
+}
+TEST(watchdog_hook_watches_loops_when_the_environment_asks) {
+    CHECK_ERR(test_run_real(body_hook, NULL), 0);
+}
