@@ -63,7 +63,11 @@ typedef struct coop_proc coop_proc;
  * Errors: -EINVAL (argv empty, bad mode), -ENOMEM, -EMFILE/-ENFILE (no fd
  * for a pipe), and every error of starting the program: -ENOENT (no such
  * program, or cwd missing), -EACCES, -ENOEXEC, -E2BIG, ... Nothing is left
- * behind on failure. Does not suspend. [loop] */
+ * behind on failure. (Where glibc's vfork is emulated by a fork —
+ * valgrind, qemu-user — only the errors visible before the exec are
+ * reported: a missing program or cwd (-ENOENT), no permission (-EACCES);
+ * other exec failures then show as the child exiting with status 127.)
+ * Does not suspend. [loop] */
 COOP_API int coop_proc_spawn(coop_proc **out, const char *const argv[], const coop_proc_opts *opts);
 
 /* The child's process id (valid until coop_proc_free; after the child has

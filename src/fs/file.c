@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <unistd.h>
 #include "fs/fs_internal.h"
-#include "sched/park.h"
 
 intptr_t coop__fs_run(coop_work_fn fn, void *arg, int shielded) {
     /* INTPTR_MIN: "fn did not run". Every fn returns a value >= -4095. */

@@ -489,19 +489,21 @@ void coop_mailbox_free(coop_mailbox *m) {
     coop__free(m);
 }
 
+/* Before a call that may wait: who is calling (*task: 1 for a task, 0 for
+ * a plain thread), and the task's cancellation checkpoint. Returns 0 or
+ * -EPERM (a loop callback) or the cancellation cause. */
+static int wait_prologue(int *task) {
+    *task = caller_kind();
+    if (*task < 0) return *task;
+    return *task ? coop__checkpoint() : 0;
+}
+
 /* Send (wait != 0: waiting while full) with m->mu taken here. */
 static int mbox_send(coop_mailbox *m, const void *msg, int wait) {
     int task = 0;
-    if (wait) {
-        task = caller_kind();
-        if (task < 0) return task;
-        if (task) {
-            int r = coop__checkpoint();
-            if (r < 0) return r;
-        }
-    }
+    int r = wait ? wait_prologue(&task) : 0;
+    if (r < 0) return r;
     pthread_mutex_lock(&m->mu);
-    int r;
     for (;;) {
         if (m->closed) {
             r = -EPIPE;
@@ -528,16 +530,9 @@ static int mbox_send(coop_mailbox *m, const void *msg, int wait) {
 
 static int mbox_recv(coop_mailbox *m, void *msg, int wait) {
     int task = 0;
-    if (wait) {
-        task = caller_kind();
-        if (task < 0) return task;
-        if (task) {
-            int r = coop__checkpoint();
-            if (r < 0) return r;
-        }
-    }
+    int r = wait ? wait_prologue(&task) : 0;
+    if (r < 0) return r;
     pthread_mutex_lock(&m->mu);
-    int r;
     for (;;) {
         if (m->count > 0) {
             memcpy(msg, m->ring + m->head * m->msg_size, m->msg_size);

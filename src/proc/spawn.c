@@ -3,7 +3,10 @@
  *
  * A child is started with posix_spawn(p) (glibc: clone(CLONE_VM|CLONE_VFORK)
  * + exec, which reports exec failures as the call's result, so -ENOENT comes
- * from coop_proc_spawn). Its exit is observed through an "exit fd" the loop
+ * from coop_proc_spawn). Before that the parent checks that the program and
+ * the cwd exist (precheck): where the vfork is emulated by a fork (valgrind,
+ * qemu-user) glibc cannot see exec failures, and the check keeps -ENOENT /
+ * -EACCES coming from the spawn there too. Its exit is observed through an "exit fd" the loop
  * waits on: a pidfd (readable once the child is a zombie), or, where
  * pidfd_open is missing, an eventfd written by a helper thread blocked in
  * waitid(WNOWAIT). Both leave the zombie in place: only the loop's thread
@@ -15,8 +18,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -181,6 +187,44 @@ static void kill_and_reap(coop_proc *p) {
     }
 }
 
+/* ---- precheck ------------------------------------------------------------ */
+
+/* access(dir/name, X_OK) as 0 or -errno. */
+static int executable_in(const char *dir, size_t dir_len, const char *name) {
+    char path[PATH_MAX];
+    if (dir_len + 1 + strlen(name) >= sizeof path) return -ENAMETOOLONG;
+    memcpy(path, dir, dir_len);
+    path[dir_len] = '/';
+    strcpy(path + dir_len + 1, name);
+    return access(path, X_OK) < 0 ? -errno : 0;
+}
+
+/* The errors exec would give for argv0 and cwd that are visible from here:
+ * -ENOENT (no such program or cwd) or -EACCES, else 0. Like execvp, a PATH
+ * search takes the first executable match and reports -EACCES only if a
+ * match existed but none could be run. Relative PATH entries (resolved in
+ * the child's cwd) make the check give up (0): posix_spawn decides. */
+static int precheck(const char *prog, const coop_proc_opts *o) {
+    if (o->cwd && access(o->cwd, X_OK) < 0) return -errno;
+    if (o->no_path_search || strchr(prog, '/')) {
+        if (prog[0] == '/' || !o->cwd) return access(prog, X_OK) < 0 ? -errno : 0;
+        return executable_in(o->cwd, strlen(o->cwd), prog);
+    }
+    const char *path = getenv("PATH"); /* posix_spawnp searches the parent's PATH */
+    if (!path) path = "/bin:/usr/bin";
+    int err = -ENOENT;
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0 || p[0] != '/') return 0;
+        int r = executable_in(p, len, prog);
+        if (r == 0) return 0;
+        if (r == -EACCES) err = -EACCES;
+        if (!end) return err;
+        p = end;
+    }
+}
+
 /* ---- public API --------------------------------------------------------- */
 
 static int setup_stream(posix_spawn_file_actions_t *fa, coop_proc *p, int stream, int mode,
@@ -258,6 +302,8 @@ int coop_proc_spawn(coop_proc **out, const char *const argv[], const coop_proc_o
     if (!out || !argv || !argv[0]) return -EINVAL;
     *out = NULL;
     if (o->kill_signal < 0 || o->kill_signal >= NSIG) return -EINVAL;
+    int r = precheck(argv[0], o);
+    if (r < 0) return r;
     coop_proc *p = coop__calloc(1, sizeof *p);
     if (!p) return -ENOMEM;
     p->exit_fd = -1;
@@ -265,7 +311,7 @@ int coop_proc_spawn(coop_proc **out, const char *const argv[], const coop_proc_o
     p->kill_signal = o->kill_signal ? o->kill_signal : SIGKILL;
     p->kill_grace = o->kill_grace_ns > 0 ? o->kill_grace_ns : COOP_SEC(5);
     int child_ends[3] = {-1, -1, -1};
-    int r = do_spawn(p, argv, o, child_ends);
+    r = do_spawn(p, argv, o, child_ends);
     for (int i = 0; i < 3; i++)
         if (child_ends[i] >= 0) close(child_ends[i]);
     if (r < 0) {

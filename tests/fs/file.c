@@ -12,23 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "test.h"
-
-static char dir[64];
-
-static void make_dir(void) {
-    strcpy(dir, "/tmp/coop-fs-XXXXXX");
-    CHECK(mkdtemp(dir) != NULL);
-}
-
-static void remove_dir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK_EQ(system(cmd), 0);
-}
-
-static void path_in_dir(char *out, size_t cap, const char *name) {
-    snprintf(out, cap, "%s/%s", dir, name);
-}
+#include "tmpdir.h"
 
 static int body_roundtrip(void *arg) {
     (void)arg;
@@ -89,11 +73,15 @@ TEST(fs_errors_are_negative_errno) {
 /* ---- a call that blocks: opening or reading a FIFO --------------------- */
 
 static char fifo[128];
-static atomic_int writer_delay_ms;
+static atomic_int writer_delay_ms; /* the writer's wait before it opens */
+static atomic_int ticks;           /* heartbeats of the ticker task */
+static atomic_int writer_min_ticks; /* the writer also waits for this many */
+static atomic_int cancelled_while_running; /* set before writer_after_cancel writes */
 
 static void *fifo_writer(void *arg) {
     (void)arg;
     usleep((useconds_t)atomic_load(&writer_delay_ms) * 1000);
+    while (atomic_load(&ticks) < atomic_load(&writer_min_ticks)) usleep(1000);
     int fd = open(fifo, O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
         ssize_t n = write(fd, "hello", 5);
@@ -103,10 +91,23 @@ static void *fifo_writer(void *arg) {
     return NULL;
 }
 
-static int ticks;
+static void *writer_after_cancel(void *arg) {
+    while (!atomic_load(&cancelled_while_running)) usleep(1000);
+    return fifo_writer(arg);
+}
+
+/* Run body on the real clock with a FIFO at path fifo in a scratch dir. */
+static void with_fifo(coop_fn body) {
+    make_dir();
+    path_in_dir(fifo, sizeof fifo, "fifo");
+    CHECK_EQ(mkfifo(fifo, 0600), 0);
+    CHECK_ERR(test_run_real(body, NULL), 0);
+    remove_dir();
+}
+
 static int ticker(void *arg) {
     (void)arg;
-    while (coop_sleep(COOP_MS(2)) == 0) ticks++;
+    while (coop_sleep(COOP_MS(2)) == 0) atomic_fetch_add(&ticks, 1);
     return 0;
 }
 
@@ -115,12 +116,13 @@ static int body_blocking_open(void *arg) {
     coop_task_id t;
     CHECK_ERR(coop_spawn(&t, "ticker", ticker, NULL), 0);
     pthread_t th;
-    atomic_store(&writer_delay_ms, 60);
+    atomic_store(&ticks, 0);
+    atomic_store(&writer_delay_ms, 0);
+    atomic_store(&writer_min_ticks, 10); /* the writer comes after 10 beats */
     CHECK_EQ(pthread_create(&th, NULL, fifo_writer, NULL), 0);
-    ticks = 0;
-    int fd = coop_fs_open(fifo, O_RDONLY, 0); /* blocks a worker ~60 ms */
+    int fd = coop_fs_open(fifo, O_RDONLY, 0); /* blocks a worker until then */
     CHECK(fd >= 0);
-    CHECK(ticks >= 10); /* ...not the loop */
+    CHECK(atomic_load(&ticks) >= 10); /* ...not the loop */
     char buf[8] = {0};
     CHECK_ERR(coop_fs_read(fd, buf, 5), 5);
     CHECK_STR(buf, "hello");
@@ -132,40 +134,52 @@ static int body_blocking_open(void *arg) {
     return 0;
 }
 TEST(fs_blocking_call_blocks_a_worker_not_the_loop) {
-    make_dir();
-    path_in_dir(fifo, sizeof fifo, "fifo");
-    CHECK_EQ(mkfifo(fifo, 0600), 0);
-    CHECK_ERR(test_run_real(body_blocking_open, NULL), 0);
-    remove_dir();
+    with_fifo(body_blocking_open);
+}
+
+/* Cancels scope *arg once the "fs" pool runs a job, then lets the FIFO
+ * writer go: the cancellation surely reaches a running read. */
+static int cancel_when_running(void *arg) {
+    coop_pool_stats st;
+    do {
+        coop_sleep(COOP_MS(1));
+        coop_pool_stats_get(coop_pool_builtin(COOP_POOL_FS), &st);
+    } while (st.running == 0);
+    coop_scope_cancel(arg);
+    atomic_store(&cancelled_while_running, 1);
+    return 0;
 }
 
 static int body_running_result_stands(void *arg) {
     (void)arg;
     /* O_RDWR on a FIFO opens at once; the read then blocks until the
-     * writer thread writes, 60 ms later, after the 10 ms deadline. */
+     * writer thread writes, which it does only after the scope was
+     * cancelled while the read was running. */
     int fd = coop_fs_open(fifo, O_RDWR, 0);
     CHECK(fd >= 0);
-    pthread_t th;
-    atomic_store(&writer_delay_ms, 60);
-    CHECK_EQ(pthread_create(&th, NULL, fifo_writer, NULL), 0);
-    char buf[8] = {0};
     coop_scope s;
-    coop_scope_enter(&s, coop_after(COOP_MS(10)));
+    coop_scope_enter(&s, COOP_NEVER);
+    coop_task_id t;
+    CHECK_ERR(coop_spawn(&t, "canceller", cancel_when_running, &s), 0);
+    pthread_t th;
+    atomic_store(&cancelled_while_running, 0);
+    atomic_store(&writer_delay_ms, 0);
+    atomic_store(&writer_min_ticks, 0);
+    CHECK_EQ(pthread_create(&th, NULL, writer_after_cancel, NULL), 0);
+    char buf[8] = {0};
     CHECK_ERR(coop_fs_read(fd, buf, 5), 5); /* it ran: the result stands */
     CHECK_STR(buf, "hello");
-    CHECK_ERR(coop_yield(), -ETIMEDOUT); /* the next checkpoint reports it */
+    CHECK(atomic_load(&cancelled_while_running));
+    CHECK_ERR(coop_yield(), -ECANCELED); /* the next checkpoint reports it */
     CHECK_ERR(coop_fs_close(fd), 0);     /* close always runs */
-    CHECK_ERR(coop_scope_exit(&s), -ETIMEDOUT);
+    CHECK_ERR(coop_scope_exit(&s), -ECANCELED);
+    CHECK_ERR(coop_join(t, NULL), 0);
     pthread_join(th, NULL);
     coop_pools_shutdown();
     return 0;
 }
 TEST(fs_cancelled_running_call_waits_and_its_result_stands) {
-    make_dir();
-    path_in_dir(fifo, sizeof fifo, "fifo");
-    CHECK_EQ(mkfifo(fifo, 0600), 0);
-    CHECK_ERR(test_run_real(body_running_result_stands, NULL), 0);
-    remove_dir();
+    with_fifo(body_running_result_stands);
 }
 
 static int blocked_reader(void *arg) {
@@ -198,9 +212,5 @@ static int body_withdrawn(void *arg) {
     return 0;
 }
 TEST(fs_cancelled_queued_call_is_withdrawn_with_nothing_done) {
-    make_dir();
-    path_in_dir(fifo, sizeof fifo, "fifo");
-    CHECK_EQ(mkfifo(fifo, 0600), 0);
-    CHECK_ERR(test_run_real(body_withdrawn, NULL), 0);
-    remove_dir();
+    with_fifo(body_withdrawn);
 }

@@ -9,20 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "test.h"
+#include "tmpdir.h"
 #include "util/alloc.h"
-
-static char dir[64];
-
-static void make_dir(void) {
-    strcpy(dir, "/tmp/coop-fs-XXXXXX");
-    CHECK(mkdtemp(dir) != NULL);
-}
-
-static void remove_dir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK_EQ(system(cmd), 0);
-}
 
 static int entries_in_dir(void) {
     DIR *d = opendir(dir);

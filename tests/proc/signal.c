@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "test.h"
 
@@ -179,4 +180,33 @@ static int body_two_waiters(void *arg) {
 }
 TEST(signal_wait_allows_one_waiter_per_watcher) {
     CHECK_ERR(test_run(body_two_waiters, NULL), 0);
+}
+
+static int free_watch(void *arg) {
+    coop_yield();
+    coop_signal_watch_free(arg); /* aborts: a task waits on it */
+    return 0;
+}
+
+static int body_free_misuse(void *arg) {
+    (void)arg;
+    sigset_t set = set_of(SIGUSR1, 0);
+    coop_signal_watch *w;
+    if (coop_signal_watch_new(&w, &set) < 0) return -1;
+    coop_spawn(NULL, "freer", free_watch, w);
+    return coop_signal_wait(w, NULL);
+}
+TEST(signal_watch_free_while_a_task_waits_is_misuse) {
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(2);
+        test_run(body_free_misuse, NULL);
+        _exit(0);
+    }
+    int st;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), SIGABRT);
 }

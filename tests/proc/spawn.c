@@ -179,23 +179,29 @@ TEST(proc_stdin_from_dev_null_reads_eof) {
 
 /* ---- spawn failures --------------------------------------------------- */
 
+/* coop_proc_spawn(argv, o) fails with err and leaves *out NULL. */
+static void check_spawn_fails(const char *const argv[], const coop_proc_opts *o, int err) {
+    coop_proc *p = (coop_proc *)1;
+    CHECK_ERR(coop_proc_spawn(&p, argv, o), err);
+    CHECK(p == NULL);
+}
+
 static int body_enoent(void *arg) {
     (void)arg;
-    coop_proc *p = (coop_proc *)1;
     const char *missing[] = {"coop-no-such-program-xyz", NULL};
-    CHECK_ERR(coop_proc_spawn(&p, missing, NULL), -ENOENT);
-    CHECK(p == NULL);
+    check_spawn_fails(missing, NULL, -ENOENT);
     const char *abs_missing[] = {"/nonexistent/program", NULL};
     coop_proc_opts o = {0};
     o.no_path_search = 1;
     o.stdout_mode = COOP_STDIO_PIPE; /* the pipe made for it must be closed again */
-    CHECK_ERR(coop_proc_spawn(&p, abs_missing, &o), -ENOENT);
+    check_spawn_fails(abs_missing, &o, -ENOENT);
     const char *not_exec[] = {"/dev/null", NULL};
-    CHECK_ERR(coop_proc_spawn(&p, not_exec, &o), -EACCES);
+    check_spawn_fails(not_exec, &o, -EACCES);
     const char *ok[] = {"true", NULL};
     o.no_path_search = 0;
     o.cwd = "/nonexistent-dir";
-    CHECK_ERR(coop_proc_spawn(&p, ok, &o), -ENOENT);
+    check_spawn_fails(ok, &o, -ENOENT);
+    coop_proc *p;
     const char *empty[] = {NULL};
     CHECK_ERR(coop_proc_spawn(&p, empty, NULL), -EINVAL);
     o.cwd = NULL;
@@ -390,5 +396,83 @@ TEST(proc_calls_survive_a_storm_of_interrupting_signals) {
     int r = test_run_real(body_eintr, NULL);
     timer_delete(tm);
     CHECK_ERR(r, 0);
+    check_no_children();
+}
+
+/* ---- misuse --------------------------------------------------------------- */
+
+static int free_while_waited(void *arg) {
+    coop_proc *p = arg;
+    coop_yield(); /* the waiter parks first */
+    coop_proc_free(p); /* aborts: a task waits on p */
+    return 0;
+}
+
+static int body_free_misuse(void *arg) {
+    (void)arg;
+    const char *argv[] = {"sleep", "1000", NULL};
+    coop_proc_opts o = {0}; /* holds none of the test's fds */
+    o.stdin_mode = o.stdout_mode = o.stderr_mode = COOP_STDIO_NULL;
+    coop_proc *p;
+    if (coop_proc_spawn(&p, argv, &o) < 0) return -1;
+    coop_spawn(NULL, "freer", free_while_waited, p);
+    return coop_proc_wait(p, NULL);
+}
+TEST(proc_free_while_a_task_waits_is_misuse) {
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        setpgid(0, 0); /* its sleep child joins this group: killed below */
+        close(2);      /* keep the expected abort message out of the test log */
+        test_run(body_free_misuse, NULL);
+        _exit(0);
+    }
+    int st;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), SIGABRT);
+    kill(-pid, SIGKILL); /* the orphaned sleep (init reaps it) */
+    check_no_children();
+}
+
+/* ---- a child reaped behind coop's back ----------------------------------- */
+
+static int body_echild(void *arg) {
+    (void)arg;
+    /* SIGCHLD ignored: the kernel reaps children itself, the status is lost. */
+    signal(SIGCHLD, SIG_IGN);
+    const char *argv[] = {"true", NULL};
+    coop_proc *p;
+    CHECK_ERR(coop_proc_spawn(&p, argv, NULL), 0);
+    CHECK_ERR(coop_proc_wait(p, NULL), -ECHILD);
+    CHECK_ERR(coop_proc_kill(p, SIGTERM), -ESRCH); /* the pid is no longer ours */
+    coop_proc_free(p);
+    signal(SIGCHLD, SIG_DFL);
+    return 0;
+}
+TEST(proc_wait_reports_echild_when_the_child_was_reaped_elsewhere) {
+    CHECK_ERR(test_run(body_echild, NULL), 0);
+    check_no_children();
+}
+
+static int body_path_rules(void *arg) {
+    (void)arg;
+    /* A relative program path is found relative to the child's cwd. */
+    const char *rel[] = {"bin/true", NULL};
+    coop_proc_opts o = {0};
+    o.cwd = "/usr";
+    coop_proc *p;
+    CHECK_ERR(coop_proc_spawn(&p, rel, &o), 0);
+    int st;
+    CHECK_ERR(coop_proc_wait(p, &st), 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    coop_proc_free(p);
+    o.cwd = "/proc";
+    check_spawn_fails(rel, &o, -ENOENT); /* no /proc/bin/true */
+    return 0;
+}
+TEST(proc_spawn_resolves_relative_programs_in_the_childs_cwd) {
+    CHECK_ERR(test_run(body_path_rules, NULL), 0);
     check_no_children();
 }
