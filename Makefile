@@ -32,7 +32,7 @@ asan:
 tsan:
 	COOP_TEST_TIMEOUT_SCALE=6 $(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DCOOP_TSAN=ON -DCOOP_BUILD_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug"
 ucontext:
-	$(MAKE) test BUILD=build-ucontext CMAKE_FLAGS="-DCOOP_UCONTEXT=ON -DCOOP_BUILD_BENCH=OFF"
+	COOP_TEST_TIMEOUT_SCALE=4 $(MAKE) test BUILD=build-ucontext CMAKE_FLAGS="-DCOOP_UCONTEXT=ON -DCOOP_BUILD_BENCH=OFF"
 valgrind: build
 	COOP_TEST_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-fds=no" \
 	  COOP_TEST_TIMEOUT_SCALE=20 tests/run.sh $(BUILD)

@@ -14,9 +14,11 @@
 #include "coop/chan.h"    /* channels, queues, select */
 #include "coop/gen.h"     /* generators, greenlets, actors */
 #include "coop/offload.h" /* thread pools, process pool */
+#include "coop/bridge.h"  /* run_in_loop, loop threads, mailboxes between threads */
 #include "coop/fs.h"      /* files */
 #include "coop/proc.h"    /* subprocesses, signals */
-#include "coop/net.h"     /* sockets, streams, servers, DNS */
+#include "coop/dns.h"     /* name resolution (getaddrinfo on the dns pool) */
+#include "coop/net.h"     /* sockets, streams, servers */
 #include "coop/debug.h"   /* watchdog, stats, task dump */
 
 #endif

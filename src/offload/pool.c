@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "offload/offload.h"
@@ -88,7 +89,7 @@ static void pool_init(coop_pool *p, const char *name, int threads, int queue_lim
     pthread_cond_init(&p->work, NULL);
     coop__list_init(&p->queue);
     coop__list_init(&p->overflow);
-    strncpy(p->name, name, sizeof p->name - 1);
+    snprintf(p->name, sizeof p->name, "%s", name); /* truncates, always terminated */
     p->threads_max = threads;
     p->queue_limit = queue_limit;
 }
