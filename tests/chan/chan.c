@@ -247,5 +247,5 @@ static int free_waited(void *arg) {
 }
 static void free_with_waiter(void) { test_run(free_waited, NULL); }
 TEST(chan_free_with_waiters_aborts) {
-    expect_abort(free_with_waiter, "coop_chan_free: 1 task(s) still wait");
+    test_expect_abort(free_with_waiter, "coop_chan_free: 1 task(s) still wait");
 }

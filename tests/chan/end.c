@@ -118,5 +118,5 @@ static void free_open(void) {
     coop_chan_free(ch);
 }
 TEST(chan_end_free_with_open_ends_aborts) {
-    expect_abort(free_open, "coop_chan_free: 1 send end(s) and 0 receive end(s) still open");
+    test_expect_abort(free_open, "coop_chan_free: 1 send end(s) and 0 receive end(s) still open");
 }

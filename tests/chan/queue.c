@@ -248,7 +248,7 @@ static int free_waited(void *arg) {
 }
 static void free_with_waiter(void) { test_run(free_waited, NULL); }
 TEST(queue_free_with_waiters_aborts) {
-    expect_abort(free_with_waiter, "coop_queue_free: 1 task(s) still wait");
+    test_expect_abort(free_with_waiter, "coop_queue_free: 1 task(s) still wait");
 }
 
 /* A full LIFO / priority queue: the blocked put's value enters the queue

@@ -92,5 +92,5 @@ static int destroy_waited(void *arg) {
 }
 static void destroy_with_waiter(void) { test_run(destroy_waited, NULL); }
 TEST(barrier_destroy_with_waiters_aborts) {
-    expect_abort(destroy_with_waiter, "coop_barrier_destroy: 1 task(s) still wait");
+    test_expect_abort(destroy_with_waiter, "coop_barrier_destroy: 1 task(s) still wait");
 }

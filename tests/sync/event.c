@@ -96,7 +96,7 @@ static int destroy_waited(void *arg) {
 }
 static void destroy_with_waiter(void) { test_run(destroy_waited, NULL); }
 TEST(event_destroy_with_waiters_aborts) {
-    expect_abort(destroy_with_waiter, "coop_event_destroy: 1 task(s) still wait");
+    test_expect_abort(destroy_with_waiter, "coop_event_destroy: 1 task(s) still wait");
 }
 
 static void set_cb(void *arg) { coop_event_set(arg); }

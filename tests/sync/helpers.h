@@ -61,35 +61,4 @@ static inline void settle(void) {
     for (int i = 0; i < 5; i++) coop_yield();
 }
 
-/* Run body in a forked child (stderr captured) and check that it died by
- * SIGABRT with needle in its message. */
-static inline void expect_abort(void (*body)(void), const char *needle) {
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        body();
-        _exit(0);
-    }
-    close(fds[1]);
-    char msg[2048];
-    size_t len = 0;
-    ssize_t k;
-    while (len < sizeof msg - 1 && (k = read(fds[0], msg + len, sizeof msg - 1 - len)) > 0)
-        len += (size_t)k;
-    msg[len] = 0;
-    close(fds[0]);
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
-        test__fail(__FILE__, __LINE__, "expected SIGABRT, got status 0x%x; stderr: %s", st, msg);
-    if (!strstr(msg, needle))
-        test__fail(__FILE__, __LINE__, "abort message lacks \"%s\": %s", needle, msg);
-}
-
 #endif

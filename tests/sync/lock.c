@@ -162,7 +162,7 @@ static int take_and_destroy(void *arg) {
     return 0;
 }
 static void destroy_held(void) { test_run(take_and_destroy, NULL); }
-TEST(lock_destroy_while_held_aborts) { expect_abort(destroy_held, "coop_lock_destroy: the lock is still held"); }
+TEST(lock_destroy_while_held_aborts) { test_expect_abort(destroy_held, "coop_lock_destroy: the lock is still held"); }
 
 static int destroy_waited(void *arg) {
     (void)arg;
@@ -176,5 +176,5 @@ static int destroy_waited(void *arg) {
 }
 static void destroy_with_waiter(void) { test_run(destroy_waited, NULL); }
 TEST(lock_destroy_with_waiters_aborts) {
-    expect_abort(destroy_with_waiter, "coop_lock_destroy: 1 task(s) still wait");
+    test_expect_abort(destroy_with_waiter, "coop_lock_destroy: 1 task(s) still wait");
 }

@@ -155,5 +155,5 @@ static int destroy_waited(void *arg) {
 }
 static void destroy_with_waiter(void) { test_run(destroy_waited, NULL); }
 TEST(sem_destroy_with_waiters_aborts) {
-    expect_abort(destroy_with_waiter, "coop_sem_destroy: 1 task(s) still wait");
+    test_expect_abort(destroy_with_waiter, "coop_sem_destroy: 1 task(s) still wait");
 }

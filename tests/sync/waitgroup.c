@@ -88,7 +88,7 @@ static int destroy_waited(void *arg) {
 }
 static void destroy_with_waiter(void) { test_run(destroy_waited, NULL); }
 TEST(waitgroup_destroy_with_waiters_aborts) {
-    expect_abort(destroy_with_waiter, "coop_waitgroup_destroy: 1 task(s) still wait");
+    test_expect_abort(destroy_with_waiter, "coop_waitgroup_destroy: 1 task(s) still wait");
 }
 
 TEST(waitgroup_overflow_is_einval) {
