@@ -50,7 +50,9 @@ static inline void example_path(const char *name, char *buf, size_t size) {
     strcpy(buf, exe);
     strcat(buf, "/../examples/");
     strcat(buf, name);
-    CHECK(access(buf, X_OK) == 0);
+    /* Cross builds (tests/aarch64.sh) build no examples: qemu-user could
+     * not exec them from inside a test anyway. */
+    if (access(buf, X_OK) != 0) test_skip("the example programs are not built here");
 }
 
 /* In a child, after fork: die with the test, optionally with an fd limit. */
