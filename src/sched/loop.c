@@ -153,7 +153,7 @@ static void iterate(coop__loop *l) {
 
     /* Step 2: poll. timeout: 0 = don't block, -1 = no deadline. */
     int64_t timeout = 0, next = COOP_NEVER;
-    if (l->nready == 0 && !posts_pending(l)) {
+    if (!l->ready_head && !posts_pending(l)) {
         next = coop__timer_next(l);
         if (next == COOP_NEVER) {
             timeout = -1;
@@ -166,7 +166,7 @@ static void iterate(coop__loop *l) {
         /* Virtual time: look at I/O without blocking; if nothing is ready,
          * every task is blocked, so time jumps to the next deadline. */
         if (l->fd_waiters > 0) poll_io(l, 0);
-        if (l->nready == 0 && !posts_pending(l)) {
+        if (!l->ready_head && !posts_pending(l)) {
             if (next == COOP_NEVER) {
                 if (l->fd_waiters == 0 && l->ntasks > 0) deadlock(l);
                 if (l->fd_waiters > 0) poll_io(l, -1);
@@ -188,11 +188,11 @@ static void iterate(coop__loop *l) {
     /* Step 4: work posted from other threads. */
     run_posts(l);
 
-    l->batch_left = l->nready;
+    l->batch_last = l->ready_tail;
 }
 
 static int loop_alive(coop__loop *l) {
-    if (l->ntasks > 0 || l->timers.heap.count > 0 || l->holds > 0 || l->nready > 0) return 1;
+    if (l->ntasks > 0 || l->timers.heap.count > 0 || l->holds > 0 || l->ready_head) return 1;
     /* Close the post list; if a post slipped in, run it first. */
     coop__post *expected = NULL;
     return !atomic_compare_exchange_strong(&l->posts, &expected, POSTS_CLOSED);

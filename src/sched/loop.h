@@ -22,6 +22,9 @@
 
 struct coop__backend;
 
+/* Checkpoints a task may pass without waiting before it must yield. */
+#define COOP__BUDGET 64
+
 /* A task's slot in the loop's id table: it holds what must outlive the
  * task's stack (the result, the joiner) and the generation that makes ids
  * safe to use after the task is gone. */
@@ -65,8 +68,9 @@ struct coop_loop {
     coop__task *current;        /* running task; NULL in callbacks/thread fiber */
     coop__task *ready_head;     /* FIFO of READY tasks */
     coop__task *ready_tail;
-    size_t nready;              /* length of the ready FIFO */
-    size_t batch_left;          /* tasks of this iteration's batch still to run */
+    coop__task *batch_last;     /* last task of this iteration's batch, NULL
+                                   once the batch has run (a pointer, not a
+                                   count: nothing to update on push) */
     coop__task *dying;          /* finished task whose stack is released after
                                    the switch away from it */
     coop__fiber thread_fiber;   /* the stack coop_run was called on */

@@ -18,9 +18,10 @@
 
 _Thread_local coop__loop *coop__tls_loop __attribute__((tls_model("initial-exec")));
 
-/* Checkpoints a task may pass without suspending before it is made to
- * yield (the cooperative budget: always-ready I/O cannot starve others). */
-#define COOP_BUDGET 64
+/* Checkpoints a task may pass without waiting before it is made to yield
+ * (the cooperative budget: always-ready I/O cannot starve others). A park
+ * that really waited refills it; yields do not, to keep them cheap. */
+#define COOP_BUDGET COOP__BUDGET
 
 coop__loop *coop__loop_get(void) { return coop__tls_loop; }
 
@@ -40,22 +41,20 @@ void coop__ready_push(coop__loop *l, coop__task *t) {
     else
         l->ready_head = t;
     l->ready_tail = t;
-    l->nready++;
 }
 
+/* Take the next task of the batch (the caller checked batch_last). */
 static inline coop__task *ready_pop(coop__loop *l) {
     coop__task *t = l->ready_head;
     l->ready_head = t->next_ready;
     if (!l->ready_head) l->ready_tail = NULL;
-    l->nready--;
-    l->batch_left--;
+    if (t == l->batch_last) l->batch_last = NULL;
     return t;
 }
 
 /* Mark t running; the caller switches to t->resume right after. */
 static inline void set_running(coop__loop *l, coop__task *t) {
     t->state = COOP_TASK_RUNNING;
-    t->budget = COOP_BUDGET;
     l->current = t;
     /* Single writer: a relaxed load+store is a plain increment, no lock. */
     uint64_t n = atomic_load_explicit(&l->switches, memory_order_relaxed);
@@ -76,7 +75,7 @@ void coop__sched_after_switch(coop__loop *l) {
 
 /* Can the next iteration begin without polling, timers or posted work? */
 static inline int trivial_iteration(coop__loop *l) {
-    return l->nready > 0 && l->fd_waiters == 0 && l->timers.heap.count == 0 &&
+    return l->ready_head && l->fd_waiters == 0 && l->timers.heap.count == 0 &&
            atomic_load_explicit(&l->posts, memory_order_relaxed) == NULL;
 }
 
@@ -84,7 +83,7 @@ static inline int trivial_iteration(coop__loop *l) {
  * until self is resumed. */
 static inline __attribute__((always_inline)) void suspend(coop__loop *l, coop__task *self) {
     for (;;) {
-        if (l->batch_left > 0) {
+        if (l->batch_last) {
             coop__task *t = ready_pop(l);
             set_running(l, t);
             if (t == self) return;
@@ -94,7 +93,7 @@ static inline __attribute__((always_inline)) void suspend(coop__loop *l, coop__t
         }
         if (!trivial_iteration(l)) break;
         l->iterations++;
-        l->batch_left = l->nready;
+        l->batch_last = l->ready_tail;
     }
     l->current = NULL;
     atomic_store_explicit(&l->running, NULL, memory_order_relaxed);
@@ -103,7 +102,7 @@ static inline __attribute__((always_inline)) void suspend(coop__loop *l, coop__t
 }
 
 void coop__sched_run_batch(coop__loop *l) {
-    while (l->batch_left > 0) {
+    while (l->batch_last) {
         coop__task *t = ready_pop(l);
         set_running(l, t);
         coop__fiber_switch(&l->thread_fiber, t->resume);
@@ -118,11 +117,11 @@ void coop__sched_exit(coop__loop *l, coop__task *self) {
     coop__fiber *to = &l->thread_fiber;
     l->current = NULL;
     atomic_store_explicit(&l->running, NULL, memory_order_relaxed);
-    if (l->batch_left == 0 && trivial_iteration(l)) {
+    if (!l->batch_last && trivial_iteration(l)) {
         l->iterations++;
-        l->batch_left = l->nready;
+        l->batch_last = l->ready_tail;
     }
-    if (l->batch_left > 0) {
+    if (l->batch_last) {
         coop__task *t = ready_pop(l);
         set_running(l, t);
         to = t->resume;
@@ -151,6 +150,7 @@ int coop__park(coop__waiter *w) {
     t->parked = w;
     t->state = COOP_TASK_PARKED;
     suspend(l, t);
+    t->budget = COOP_BUDGET; /* it really waited: a fresh budget */
     return w->result;
 }
 
@@ -187,7 +187,10 @@ int coop__checkpoint(void) {
     if (COOP_UNLIKELY(t->atomic_depth)) atomic_violation(t, "checkpoint");
     int cause = coop__task_cause(l, t);
     if (cause) return cause;
-    if (--t->budget <= 0) return coop_yield();
+    if (--t->budget <= 0) {
+        t->budget = COOP_BUDGET;
+        return coop_yield();
+    }
     return 0;
 }
 

@@ -119,6 +119,7 @@ int coop__task_spawn(coop__loop *l, const coop_spawn_opts *opts, coop_fn fn, voi
     t->coro = NULL;
     t->parked = NULL;
     t->atomic_depth = 0;
+    t->budget = COOP__BUDGET;
     t->atomic_what = NULL;
     t->stack = st;
     t->loop = l;
