@@ -10,6 +10,8 @@
  */
 #ifdef COOP_SWITCH_UCONTEXT
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <ucontext.h>
@@ -44,6 +46,11 @@ void coop__fiber_prepare(coop__fiber *f, void *lo, void *top, void (*entry)(void
 }
 
 void coop__fiber_jump(coop__fiber *from, coop__fiber *to) {
+    /* The signal mask belongs to the thread, not to a fiber (the assembly
+     * switches never touch it, and signal watchers block signals in the
+     * loop thread): hand the current mask on instead of restoring the one
+     * `to` was saved with. */
+    pthread_sigmask(SIG_SETMASK, NULL, &to->uc.uc_sigmask);
     if (swapcontext(&from->uc, &to->uc) != 0) coop__fatal("swapcontext failed");
 }
 

@@ -417,3 +417,34 @@ TEST(fiber_backtrace_ends_at_the_fiber_entry) {
     coop__fiber_release(&ping_fiber);
     munmap(stack, STACK_BYTES);
 }
+
+#include <pthread.h>
+#include <signal.h>
+/* The signal mask is the thread's: no switch, assembly or ucontext, may
+ * change it (signal watchers block signals in the loop thread). */
+static coop__fiber mask_main, mask_fiber;
+static void mask_entry(void *arg) {
+    (void)arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* blocked while on the fiber */
+    coop__fiber_switch(&mask_fiber, &mask_main);
+    for (;;) coop__fiber_switch(&mask_fiber, &mask_main);
+}
+TEST(fiber_switch_leaves_the_signal_mask_alone) {
+    static char stack[64 * 1024] __attribute__((aligned(64)));
+    coop__fiber_make_thread(&mask_main);
+    coop__fiber_make(&mask_fiber, stack, stack + sizeof stack, mask_entry, NULL);
+    coop__fiber_switch(&mask_main, &mask_fiber);
+    sigset_t now;
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    CHECK(sigismember(&now, SIGUSR2)); /* still blocked back on the thread's stack */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    coop__fiber_switch(&mask_main, &mask_fiber);
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    CHECK(!sigismember(&now, SIGUSR2)); /* and unblocked stays unblocked */
+}
