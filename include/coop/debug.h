@@ -88,6 +88,14 @@ typedef struct coop_loop_stats {
     uint64_t iterations;    /* loop iterations since the loop started */
     uint64_t switches;      /* task switch-ins (tasks run) since it started */
     size_t tasks;           /* unfinished tasks now */
+    uint64_t polls;         /* I/O backend polls (system calls); a loop of
+                               yielding tasks with no fd waits makes none */
+    int64_t run_ns;         /* time since coop_run began */
+    int64_t idle_ns;        /* of which blocked waiting for I/O or timers:
+                               utilisation = 1 - idle_ns / run_ns */
+    int64_t max_iteration_ns; /* longest loop iteration (its batch and steps
+                                 2-4, waiting excluded): how long the loop
+                                 once went without looking at I/O */
     /* The rest is measured only while the watchdog watches the loop (else 0): */
     int64_t max_slice_ns;   /* longest run of one task without a checkpoint
                                (sampled: resolution threshold/4) */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "debug/debug.h"
 #include "sched/loop.h"
 
@@ -19,6 +20,12 @@ int coop_loop_stats_get(coop_loop_stats *st) {
     st->iterations = l->iterations;
     st->switches = atomic_load_explicit(&l->switches, memory_order_relaxed);
     st->tasks = l->ntasks;
+    st->polls = l->polls;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    st->run_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - l->started_ns;
+    st->idle_ns = l->idle_ns;
+    st->max_iteration_ns = l->iter_max_ns;
     coop__watch_stats(l, st);
     return 0;
 }

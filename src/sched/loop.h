@@ -111,6 +111,10 @@ struct coop_loop {
     _Atomic(coop__task *) running; /* task now running, for the watchdog */
     uint64_t iterations;        /* loop iterations */
     uint64_t polls;             /* backend poll calls (syscalls) */
+    int64_t idle_ns;            /* time blocked in the backend, waiting */
+    int64_t iter_start;         /* monotonic time the last full iteration began */
+    int64_t iter_max_ns;        /* longest full iteration, blocking excluded */
+    int64_t started_ns;         /* monotonic time coop_run began */
 };
 
 /* The loop of the calling thread (thread-local). */
