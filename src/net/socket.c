@@ -6,7 +6,7 @@
  * syscall (no window where a fork+exec elsewhere inherits it). Nothing here
  * resolves names except coop_tcp_connect, which hands names other than
  * "localhost" to the resolver (resolve.c). Connecting and accepting suspend
- * through coop_fd_wait; no fd is left open on any failure path.
+ * through coop__fd_wait (edge mode: only after EAGAIN); no fd is left open on any failure path.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -233,7 +233,7 @@ int coop_sock_accept(int listen_fd, coop_sockaddr *peer) {
             e == EHOSTDOWN || e == ENONET || e == EHOSTUNREACH || e == ENETUNREACH)
             continue;
         if (e != EAGAIN && e != EWOULDBLOCK) return -e;
-        int r = coop_fd_wait(listen_fd, COOP_READABLE);
+        int r = coop__fd_wait(listen_fd, COOP_READABLE, 1);
         if (r < 0) return r;
     }
 }

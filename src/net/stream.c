@@ -37,6 +37,8 @@ struct coop_stream {
     int eof;           /* a read returned 0: the peer will send nothing more */
     int werr;          /* sticky write error (< 0), 0 if none */
     int reading;       /* a task is suspended in the read side (misuse guard) */
+    int drained;       /* the last read was short: the socket was empty, so
+                          the next fill waits for readiness before reading */
     int writing;       /* a task is suspended in the write side (misuse guard) */
     char *rbuf;        /* read buffer (NULL until the first read) */
     size_t rcap;       /* its capacity */
@@ -106,9 +108,21 @@ static ssize_t fill(coop_stream *s, size_t want) {
         s->rcap = cap;
     }
     s->reading = 1;
-    ssize_t r = coop__net_read_some(s->fd, s->rbuf + s->rend, s->rcap - s->rend);
+    size_t room = s->rcap - s->rend;
+    ssize_t r = 0;
+    if (s->drained) { /* a read now would be EAGAIN: wait first */
+        r = coop_fd_wait(s->fd, COOP_READABLE);
+        s->drained = 0;
+    }
+    if (r >= 0) r = coop__net_read_some(s->fd, s->rbuf + s->rend, room);
     s->reading = 0;
-    if (r > 0) s->rend += (size_t)r;
+    if (r > 0) {
+        s->rend += (size_t)r;
+        if ((size_t)r < room) { /* short: the queue is empty */
+            s->drained = 1;
+            coop__net_drained(s->fd);
+        }
+    }
     if (r == 0) s->eof = 1;
     return r;
 }
@@ -280,7 +294,7 @@ static int send_until(coop_stream *s, size_t keep) {
             s->wstart += (size_t)r;
             continue;
         }
-        if (r == -EAGAIN) r = coop_fd_wait(s->fd, COOP_WRITABLE);
+        if (r == -EAGAIN) r = coop__fd_wait(s->fd, COOP_WRITABLE, 1);
         if (r < 0) {
             err = (int)r;
             /* A cancellation leaves the tail buffered for a later flush; a
