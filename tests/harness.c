@@ -48,6 +48,38 @@ void test__fail(const char *file, int line, const char *fmt, ...) {
     _exit(1);
 }
 
+void test_expect_abort(void (*fn)(void), const char *needle) {
+    int p[2];
+    if (pipe(p) < 0) test__fail(__FILE__, __LINE__, "pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 2);
+        close(p[0]);
+        close(p[1]);
+        fn();
+        _exit(0);
+    }
+    close(p[1]);
+    char buf[4096];
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof buf - 1 && (k = read(p[0], buf + n, sizeof buf - 1 - n)) != 0) {
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) break;
+        n += (size_t)k;
+    }
+    buf[n] = '\0';
+    close(p[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
+        test__fail(__FILE__, __LINE__, "expected the child to abort; status 0x%x, stderr: %s", st, buf);
+    if (needle && !strstr(buf, needle))
+        test__fail(__FILE__, __LINE__, "abort message lacks \"%s\": %s", needle, buf);
+}
+
 static int count_fds(void) {
     DIR *d = opendir("/proc/self/fd");
     int n = 0;

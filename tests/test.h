@@ -32,6 +32,10 @@ __attribute__((noreturn, format(printf, 3, 4))) void test__fail(const char *file
     }                                                                           \
     static void test_##name(void)
 
+/* Run fn in a forked child with stderr captured; check that it aborts
+ * (SIGABRT) and that its stderr contains needle. For misuse tests. */
+void test_expect_abort(void (*fn)(void), const char *needle);
+
 /* The test does not check for leaked fds (e.g. it hands fds to a child). */
 void test_skip_fd_check(void);
 

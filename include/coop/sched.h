@@ -17,6 +17,7 @@
 #ifndef COOP_SCHED_H
 #define COOP_SCHED_H
 
+#include <errno.h> /* results are -ECANCELED, -ETIMEDOUT, ...: compare against these */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,15 +1,16 @@
 /*
  * fiber.c — making fibers, and the sanitizer/valgrind bookkeeping around
- * the architecture switch (x86_64.S, aarch64.S; ucontext.c has its own).
+ * the architecture switch (x86_64.S, aarch64.S, or ucontext.c).
  *
- * Without ASan and TSan there is nothing to do at switch time, so
- * coop__fiber_switch and coop__fiber_switch_last are the assembly itself
- * (the fast path is one call). With a sanitizer they are defined here and
- * wrap coop__fiber_jump with the fiber annotations:
+ * Without ASan and TSan there is nothing to do at switch time, so with an
+ * assembly switch coop__fiber_switch and coop__fiber_switch_last are the
+ * assembly itself (the fast path is one call, nothing else). With a
+ * sanitizer (or the ucontext fallback) they are defined here and wrap
+ * coop__fiber_jump:
  *   ASan: __sanitizer_start_switch_fiber before the jump (with a NULL
- *         fake-stack save when the fiber is finished, so ASan frees its
- *         fake stack) and __sanitizer_finish_switch_fiber after it, also as
- *         the first thing a new fiber does;
+ *         fake-stack save when the fiber has finished, so ASan frees its
+ *         fake stack) and __sanitizer_finish_switch_fiber after it — also
+ *         as the first thing a new fiber does (fiber_start);
  *   TSan: __tsan_switch_to_fiber before the jump; fibers are created with
  *         __tsan_create_fiber and destroyed by coop__fiber_release.
  * Valgrind only needs to know where the stacks are (register on make,
@@ -20,8 +21,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/switch.h"
+
 #ifdef COOP_ASAN
-#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef COOP_TSAN
@@ -35,13 +37,6 @@
 #define SANITIZED 1
 #endif
 
-#ifndef COOP_SWITCH_UCONTEXT
-
-/* Assembly (x86_64.S / aarch64.S): the raw switch and the first resume
- * address of a new fiber. */
-void coop__fiber_jump(coop__fiber *from, coop__fiber *to);
-void coop__fiber_entry(void);
-
 #ifdef SANITIZED
 /* A new fiber first runs fiber_start with this record, which sits at the
  * top of its stack, so that it can finish the sanitizer switch before
@@ -49,23 +44,70 @@ void coop__fiber_entry(void);
 typedef struct {
     void (*entry)(void *); /* the caller's entry function */
     void *arg;             /* and its argument */
-    coop__fiber *self;     /* the fiber being started */
 } start_record;
 static void fiber_start(void *record);
 #endif
 
-/* The switch frame layout is described in x86_64.S / aarch64.S. */
+void coop__fiber_make(coop__fiber *f, void *lo, void *hi, void (*entry)(void *), void *arg) {
+    memset(f, 0, sizeof *f);
+    f->stack_lo = lo;
+    f->stack_size = (size_t)((char *)hi - (char *)lo);
+    uintptr_t top = (uintptr_t)hi & ~(uintptr_t)15;
+#ifdef SANITIZED
+    top = (top - sizeof(start_record)) & ~(uintptr_t)15;
+    start_record *rec = (start_record *)top;
+    rec->entry = entry;
+    rec->arg = arg;
+    entry = fiber_start;
+    arg = rec;
+#endif
+    coop__fiber_prepare(f, lo, (void *)top, entry, arg);
+#ifdef COOP_TSAN
+    f->tsan_fiber = __tsan_create_fiber(0);
+#endif
+#ifdef COOP_VALGRIND
+    f->valgrind_id = VALGRIND_STACK_REGISTER(lo, hi);
+#endif
+}
+
+void coop__fiber_make_thread(coop__fiber *f) {
+    memset(f, 0, sizeof *f);
+#ifdef COOP_TSAN
+    f->tsan_fiber = __tsan_get_current_fiber();
+#endif
+}
+
+void coop__fiber_release(coop__fiber *f) {
+#ifdef COOP_TSAN
+    if (f->tsan_fiber) __tsan_destroy_fiber(f->tsan_fiber);
+    f->tsan_fiber = NULL;
+#endif
+#ifdef COOP_VALGRIND
+    if (f->valgrind_id) VALGRIND_STACK_DEREGISTER(f->valgrind_id);
+    f->valgrind_id = 0;
+#endif
+    (void)f;
+}
+
+/* ---- the assembly's frame for a new fiber -------------------------------- */
+
+#ifndef COOP_SWITCH_UCONTEXT
+
+/* The first resume address of every new fiber (x86_64.S / aarch64.S). */
+void coop__fiber_entry(void);
+
+/* The frame layouts are described in x86_64.S and aarch64.S. */
 #if defined(__x86_64__)
 #define FRAME_WORDS 8
-#define FRAME_ENTRY 0  /* rbx */
-#define FRAME_ARG 2    /* r12 */
-#define FRAME_FPU 6    /* MXCSR | x87 control word << 32 */
-#define FRAME_RESUME 7
+#define FRAME_ENTRY 0   /* rbx */
+#define FRAME_ARG 2     /* r12 */
+#define FRAME_FPU 6     /* MXCSR | x87 control word << 32 */
+#define FRAME_RESUME 7  /* the return address slot */
 #elif defined(__aarch64__)
 #define FRAME_WORDS 22
-#define FRAME_ENTRY 0  /* x19 */
-#define FRAME_ARG 1    /* x20 */
-#define FRAME_FPU 20   /* FPCR */
+#define FRAME_ENTRY 0   /* x19 */
+#define FRAME_ARG 1     /* x20 */
+#define FRAME_FPU 20    /* FPCR */
 #define FRAME_RESUME 11 /* x30 */
 #endif
 
@@ -85,20 +127,8 @@ static uint64_t current_fpu_control(void) {
 #endif
 }
 
-void coop__fiber_make(coop__fiber *f, void *lo, void *hi, void (*entry)(void *), void *arg) {
-    memset(f, 0, sizeof *f);
-    f->stack_lo = lo;
-    f->stack_size = (size_t)((char *)hi - (char *)lo);
-    uintptr_t top = (uintptr_t)hi & ~(uintptr_t)15;
-#ifdef SANITIZED
-    top = (top - sizeof(start_record)) & ~(uintptr_t)15;
-    start_record *rec = (start_record *)top;
-    rec->entry = entry;
-    rec->arg = arg;
-    rec->self = f;
-    entry = fiber_start;
-    arg = rec;
-#endif
+void coop__fiber_prepare(coop__fiber *f, void *lo, void *top, void (*entry)(void *), void *arg) {
+    (void)lo;
     uint64_t *frame = (uint64_t *)top - FRAME_WORDS;
     memset(frame, 0, FRAME_WORDS * sizeof *frame);
     frame[FRAME_ENTRY] = (uint64_t)(uintptr_t)entry;
@@ -106,43 +136,18 @@ void coop__fiber_make(coop__fiber *f, void *lo, void *hi, void (*entry)(void *),
     frame[FRAME_FPU] = current_fpu_control();
     frame[FRAME_RESUME] = (uint64_t)(uintptr_t)coop__fiber_entry;
     f->sp = frame;
-#ifdef COOP_TSAN
-    f->tsan_fiber = __tsan_create_fiber(0);
-#endif
-#ifdef COOP_VALGRIND
-    f->valgrind_id = VALGRIND_STACK_REGISTER(lo, hi);
-#endif
 }
 
 #endif /* !COOP_SWITCH_UCONTEXT */
 
-#ifndef COOP_SWITCH_UCONTEXT
-void coop__fiber_make_thread(coop__fiber *f) {
-    memset(f, 0, sizeof *f);
-#ifdef COOP_TSAN
-    f->tsan_fiber = __tsan_get_current_fiber();
-#endif
-}
+/* ---- switch with bookkeeping --------------------------------------------- */
 
-void coop__fiber_release(coop__fiber *f) {
-#ifdef COOP_TSAN
-    if (f->tsan_fiber) __tsan_destroy_fiber(f->tsan_fiber);
-    f->tsan_fiber = NULL;
-#endif
-#ifdef COOP_VALGRIND
-    if (f->valgrind_id) VALGRIND_STACK_DEREGISTER(f->valgrind_id);
-    f->valgrind_id = 0;
-#endif
-    (void)f;
-}
-#endif
-
-#if defined(SANITIZED) && !defined(COOP_SWITCH_UCONTEXT)
+#if defined(SANITIZED) || defined(COOP_SWITCH_UCONTEXT)
 
 #ifdef COOP_ASAN
-/* The fiber that switched to the one now running: the new fiber tells ASan
- * it has arrived and learns the bounds of the stack it left (which is how
- * the thread fiber's stack bounds become known). */
+/* The fiber that switched to the one now running: the arriving fiber tells
+ * ASan it has arrived and learns the bounds of the stack it left, which is
+ * how the thread fiber's bounds become known. */
 static _Thread_local coop__fiber *switched_from;
 
 static void asan_arrived(coop__fiber *self) {
@@ -157,7 +162,7 @@ static void asan_arrived(coop__fiber *self) {
 }
 #endif
 
-static void sanitized_switch(coop__fiber *from, coop__fiber *to, int last) {
+static void switch_with_bookkeeping(coop__fiber *from, coop__fiber *to, int last) {
 #ifdef COOP_ASAN
     switched_from = from;
     __sanitizer_start_switch_fiber(last ? NULL : &from->asan_fake_stack, to->stack_lo,
@@ -175,21 +180,23 @@ static void sanitized_switch(coop__fiber *from, coop__fiber *to, int last) {
 
 void coop__fiber_switch(coop__fiber *from, coop__fiber *to) {
     if (from == to) return;
-    sanitized_switch(from, to, 0);
+    switch_with_bookkeeping(from, to, 0);
 }
 
 void coop__fiber_switch_last(coop__fiber *from, coop__fiber *to) {
-    sanitized_switch(from, to, 1);
-    __builtin_unreachable();
+    switch_with_bookkeeping(from, to, 1);
+    __builtin_unreachable(); /* nothing resumes a finished fiber */
 }
 
+#endif
+
+#ifdef SANITIZED
 static void fiber_start(void *record) {
     start_record rec = *(start_record *)record;
 #ifdef COOP_ASAN
     asan_arrived(NULL);
 #endif
     rec.entry(rec.arg);
-    __builtin_unreachable();
+    __builtin_unreachable(); /* entry ends with coop__fiber_switch_last */
 }
-
 #endif

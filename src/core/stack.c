@@ -214,15 +214,20 @@ static const slot *guard_hit(uintptr_t addr) {
 }
 
 static void on_segv(int sig, siginfo_t *info, void *context) {
-    const slot *s = guard_hit((uintptr_t)info->si_addr);
+    int fault = info->si_code > 0; /* from the kernel, not kill/raise */
+    const slot *s = fault ? guard_hit((uintptr_t)info->si_addr) : NULL;
     if (s) report_overflow(s, "");
     /* Not ours: hand it to whoever was there before. */
     if (previous_segv.sa_flags & SA_SIGINFO) {
         previous_segv.sa_sigaction(sig, info, context);
+    } else if (previous_segv.sa_handler == SIG_IGN && !fault) {
+        return; /* a sent SIGSEGV that was to be ignored */
     } else if (previous_segv.sa_handler == SIG_DFL || previous_segv.sa_handler == SIG_IGN) {
         /* Re-executing the faulting instruction with the default action
-         * kills the process with the original signal and address. */
+         * kills the process with the original signal and address; a sent
+         * signal is sent again (it is blocked until we return). */
         signal(SIGSEGV, SIG_DFL);
+        if (!fault) raise(sig);
     } else {
         previous_segv.sa_handler(sig);
     }
@@ -431,14 +436,44 @@ void coop__stack_check(const coop__stack *s) {
         report_overflow(sl, ", detected by the canary below the unguarded stack");
 }
 
+#ifdef COOP_ASAN
+/* The frames a finished task never returned from leave poisoned redzones
+ * behind; the next task (and the canary check) must find the memory
+ * addressable. Unpoisoning a whole stack writes all of its shadow, which
+ * commits shadow pages for untouched stacks (slow, and a lot of memory with
+ * many stacks), so only shadow pages that are resident — the only ones
+ * that can hold poison — are cleared. */
+static void asan_unpoison_used(char *start, size_t len) {
+    size_t scale, offset;
+    __asan_get_shadow_mapping(&scale, &offset);
+    uintptr_t shadow_lo = ((uintptr_t)start >> scale) + offset;
+    uintptr_t shadow_hi = (((uintptr_t)start + len) >> scale) + offset;
+    uintptr_t page_lo = shadow_lo & ~(uintptr_t)(page_size - 1);
+    unsigned char resident[64];
+    for (uintptr_t p = page_lo; p < shadow_hi; p += 64 * page_size) {
+        size_t n = (shadow_hi - p + page_size - 1) / page_size;
+        if (n > 64) n = 64;
+        if (mincore((void *)p, n * page_size, resident) != 0) {
+            ASAN_UNPOISON_MEMORY_REGION(start, len);
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!(resident[i] & 1)) continue;
+            uintptr_t lo = p + i * page_size, hi = lo + page_size;
+            if (lo < shadow_lo) lo = shadow_lo;
+            if (hi > shadow_hi) hi = shadow_hi;
+            ASAN_UNPOISON_MEMORY_REGION((void *)((lo - offset) << scale), (hi - lo) << scale);
+        }
+    }
+}
+#endif
+
 void coop__stack_put(coop__stack_pool *pool, coop__stack *s) {
     slot *sl = s->meta;
     if (COOP_UNLIKELY(!sl || !sl->in_use))
         coop__fatal("coop__stack_put: stack %p is not in use", s->lo);
 #ifdef COOP_ASAN
-    /* The dead task's frames leave poisoned redzones behind; the next task
-     * (and the canary check) must find the memory addressable. */
-    ASAN_UNPOISON_MEMORY_REGION(slot_start(sl) + page_size, sl->owner->slot_bytes - page_size);
+    asan_unpoison_used(slot_start(sl) + page_size, sl->owner->slot_bytes - page_size);
 #endif
     coop__stack_check(s);
     sl->in_use = 0;

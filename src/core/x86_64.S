@@ -19,7 +19,8 @@
  * never change them (documented in docs/guide/core-stacks.md).
  *
  * Without sanitizers coop__fiber_switch *is* this code (no C wrapper); with
- * ASan or TSan fiber.c wraps coop__fiber_jump with the annotations.
+ * ASan or TSan fiber.c wraps coop__fiber_jump with the annotations. A new
+ * fiber's first frame is built by coop__fiber_prepare in fiber.c.
  *
  * Not here: shadow-stack (CET SHSTK) support — a stack switch would need to
  * switch shadow stacks too, so this object carries no SHSTK property and a

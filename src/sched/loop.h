@@ -40,6 +40,8 @@ struct coop__task {
     coop__fiber fiber;       /* own execution context and stack */
     coop__fiber *resume;     /* fiber to switch to when this task runs: its own,
                                 or a generator/greenlet running on its behalf */
+    void *coro;              /* src/gen: the generator/greenlet owning *resume,
+                                NULL while the task runs its own code */
     coop__loop *loop;        /* owning loop */
     coop__task *next_ready;  /* ready-queue link */
     coop__waiter *parked;    /* waiter while PARKED, else NULL */
@@ -70,6 +72,8 @@ struct coop_loop {
     coop__fiber thread_fiber;   /* the stack coop_run was called on */
     coop__list tasks;           /* all unfinished tasks (dumps, deadlock report) */
     size_t ntasks;              /* unfinished tasks */
+    size_t cancelled_scopes;    /* entered scopes with a cause set: while 0,
+                                   no checkpoint needs to walk scopes */
     coop__stack_pool *stacks;   /* stack pool */
     size_t stack_size;          /* default stack size */
 
@@ -113,6 +117,12 @@ void coop__sched_after_switch(coop__loop *l);
 void coop__sched_run_batch(coop__loop *l);
 /* A finished task leaves for good (its stack is released after the switch). */
 __attribute__((noreturn)) void coop__sched_exit(coop__loop *l, coop__task *self);
+
+/* The cancellation cause for t's checkpoints: a scope walk only when some
+ * scope of the loop is cancelled at all. */
+static inline int coop__task_cause(const coop__loop *l, const coop__task *t) {
+    return l->cancelled_scopes ? coop__scope_effective(t->scope) : 0;
+}
 
 /* Task creation (task.c), used by coop_run and nurseries. */
 int coop__task_spawn(coop__loop *l, const coop_spawn_opts *opts, coop_fn fn, void *arg,

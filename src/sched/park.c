@@ -82,7 +82,7 @@ static inline int trivial_iteration(coop__loop *l) {
 
 /* The running task self has queued itself or parked: run something else
  * until self is resumed. */
-static void suspend(coop__loop *l, coop__task *self) {
+static inline __attribute__((always_inline)) void suspend(coop__loop *l, coop__task *self) {
     for (;;) {
         if (l->batch_left > 0) {
             coop__task *t = ready_pop(l);
@@ -118,6 +118,10 @@ void coop__sched_exit(coop__loop *l, coop__task *self) {
     coop__fiber *to = &l->thread_fiber;
     l->current = NULL;
     atomic_store_explicit(&l->running, NULL, memory_order_relaxed);
+    if (l->batch_left == 0 && trivial_iteration(l)) {
+        l->iterations++;
+        l->batch_left = l->nready;
+    }
     if (l->batch_left > 0) {
         coop__task *t = ready_pop(l);
         set_running(l, t);
@@ -139,7 +143,7 @@ int coop__park(coop__waiter *w) {
     if (COOP_UNLIKELY(!t)) return -EPERM;
     if (COOP_UNLIKELY(t->atomic_depth)) atomic_violation(t, w->what);
     if (w->on_cancel) {
-        int cause = coop__scope_effective(t->scope);
+        int cause = coop__task_cause(l, t);
         if (COOP_UNLIKELY(cause)) return cause;
     }
     w->task = t;
@@ -173,7 +177,7 @@ int coop_yield(void) {
     if (COOP_UNLIKELY(t->atomic_depth)) atomic_violation(t, "coop_yield");
     coop__ready_push(l, t);
     suspend(l, t);
-    return coop__scope_effective(t->scope);
+    return coop__task_cause(l, t);
 }
 
 int coop__checkpoint(void) {
@@ -181,20 +185,22 @@ int coop__checkpoint(void) {
     coop__task *t = l ? l->current : NULL;
     if (COOP_UNLIKELY(!t)) return -EPERM;
     if (COOP_UNLIKELY(t->atomic_depth)) atomic_violation(t, "checkpoint");
-    int cause = coop__scope_effective(t->scope);
+    int cause = coop__task_cause(l, t);
     if (cause) return cause;
     if (--t->budget <= 0) return coop_yield();
     return 0;
 }
 
 int coop__cancel_cause(void) {
-    coop__task *t = coop__task_current();
-    return t ? coop__scope_effective(t->scope) : 0;
+    coop__loop *l = coop__tls_loop;
+    coop__task *t = l ? l->current : NULL;
+    return t ? coop__task_cause(l, t) : 0;
 }
 
 int coop_cancelled(void) {
-    coop__task *t = coop__task_current();
-    return t ? coop__scope_effective(t->scope) : -EPERM;
+    coop__loop *l = coop__tls_loop;
+    coop__task *t = l ? l->current : NULL;
+    return t ? coop__task_cause(l, t) : -EPERM;
 }
 
 void coop_atomic_begin(const char *what) {
@@ -215,6 +221,9 @@ coop__fiber *coop__task_swap_fiber(coop__task *t, coop__fiber *f) {
     t->resume = f;
     return old;
 }
+
+coop__fiber **coop__task_fiber_slot(coop__task *t) { return &t->resume; }
+void **coop__task_coro_slot(coop__task *t) { return &t->coro; }
 
 coop__stack_pool *coop__loop_stack_pool(coop__loop *l) { return l->stacks; }
 size_t coop__loop_stack_size(coop__loop *l) { return l->stack_size; }

@@ -83,6 +83,11 @@ struct coop__fiber;
 struct coop__stack_pool;
 /* Set the fiber the scheduler resumes for t; returns the previous one. */
 struct coop__fiber *coop__task_swap_fiber(coop__task *t, struct coop__fiber *f);
+/* The slots behind it, for src/gen's switch path (no call per switch): the
+ * fiber the scheduler resumes for t, and the generator/greenlet owning it
+ * (NULL while t runs its own code; src/gen keeps the two in step). */
+struct coop__fiber **coop__task_fiber_slot(coop__task *t);
+void **coop__task_coro_slot(coop__task *t);
 /* The loop's stack pool and default stack size (for extra fibers). */
 struct coop__stack_pool *coop__loop_stack_pool(coop__loop *l);
 size_t coop__loop_stack_size(coop__loop *l);

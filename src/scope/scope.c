@@ -37,6 +37,7 @@ static void deliver(coop__scope *s) {
 void coop__scope_cancel(coop__scope *s, int cause) {
     if (s->cause || !s->entered) return;
     s->cause = cause;
+    s->task->loop->cancelled_scopes++;
     coop__timer_stop(s->task->loop, &s->deadline_timer);
     deliver(s);
 }
@@ -83,6 +84,7 @@ void coop__scope_exit(coop__task *t, coop__scope *s) {
                      t->name);
     coop__timer_stop(t->loop, &s->deadline_timer);
     coop__list_remove(&s->sibling);
+    if (s->cause) t->loop->cancelled_scopes--;
     s->entered = 0;
     t->scope = s == &t->root_scope ? NULL : s->parent;
 }

@@ -7,11 +7,17 @@
 #include <sys/mman.h>
 #include "core/fiber.h"
 #include "test.h"
+#ifdef COOP_VALGRIND
+#include <valgrind/valgrind.h>
+#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#else
+#define UNDER_VALGRIND() 0
+#endif
 
 #define STACK_BYTES (256 * 1024)
 
 static void *map_stack(size_t n) {
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     CHECK(p != MAP_FAILED);
     return p;
 }
@@ -198,3 +204,168 @@ TEST(fiber_switch_keeps_the_threads_registers_from_a_fiber) {
     munmap(stack, STACK_BYTES);
 }
 #endif
+
+/* ---- floating-point control state ----------------------------------------- */
+
+#if !defined(COOP_NO_SWITCH_FPU) || defined(COOP_SWITCH_UCONTEXT)
+#if defined(__x86_64__)
+static unsigned get_sse_rounding(void) {
+    unsigned mxcsr;
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    return (mxcsr >> 13) & 3;
+}
+static void set_sse_rounding(unsigned mode) {
+    unsigned mxcsr;
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    mxcsr = (mxcsr & ~(3u << 13)) | mode << 13;
+    __asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
+}
+static unsigned get_x87_precision(void) {
+    unsigned short cw;
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
+    return (cw >> 8) & 3;
+}
+static void set_x87_precision(unsigned pc) {
+    unsigned short cw;
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
+    cw = (unsigned short)((cw & ~(3u << 8)) | pc << 8);
+    __asm__ volatile("fldcw %0" : : "m"(cw));
+}
+#define ROUND_NEAREST 0u
+#define ROUND_TO_ZERO 3u
+#define HAVE_FPU_TEST 1
+#elif defined(__aarch64__)
+static unsigned get_sse_rounding(void) { /* FPCR.RMode, bits 22-23 */
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    return (unsigned)(fpcr >> 22) & 3;
+}
+static void set_sse_rounding(unsigned mode) {
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    fpcr = (fpcr & ~((uint64_t)3 << 22)) | (uint64_t)mode << 22;
+    __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
+}
+static unsigned get_x87_precision(void) { return 0; }
+static void set_x87_precision(unsigned pc) { (void)pc; }
+#define ROUND_NEAREST 0u
+#define ROUND_TO_ZERO 3u
+#define HAVE_FPU_TEST 1
+#endif
+#endif
+
+#ifdef HAVE_FPU_TEST
+static unsigned fiber_rounding_seen[3];
+
+static void rounding_entry(void *arg) {
+    (void)arg;
+    fiber_rounding_seen[0] = get_sse_rounding(); /* inherited at make time */
+    set_sse_rounding(ROUND_TO_ZERO);
+    set_x87_precision(0); /* single precision (x86 only) */
+    coop__fiber_switch(&ping_fiber, &main_fiber);
+    fiber_rounding_seen[1] = get_sse_rounding();
+    fiber_rounding_seen[2] = get_x87_precision();
+    coop__fiber_switch_last(&ping_fiber, &main_fiber);
+}
+
+TEST(fiber_switch_keeps_floating_point_control_per_fiber) {
+    char *stack = map_stack(STACK_BYTES);
+    unsigned thread_precision = get_x87_precision();
+    coop__fiber_make_thread(&main_fiber);
+    coop__fiber_make(&ping_fiber, stack, stack + STACK_BYTES, rounding_entry, NULL);
+    coop__fiber_switch(&main_fiber, &ping_fiber);
+    /* The fiber's rounding mode did not leak into the thread... */
+    CHECK_EQ(get_sse_rounding(), ROUND_NEAREST);
+    if (!UNDER_VALGRIND()) CHECK_EQ(get_x87_precision(), thread_precision);
+    /* ...and the fiber gets its own back, despite the thread's. */
+    coop__fiber_switch(&main_fiber, &ping_fiber);
+    CHECK_EQ(fiber_rounding_seen[0], ROUND_NEAREST);
+    CHECK_EQ(fiber_rounding_seen[1], ROUND_TO_ZERO);
+    if (!UNDER_VALGRIND()) /* valgrind does not model x87 precision control */
+        CHECK_EQ(fiber_rounding_seen[2], 0);
+    coop__fiber_release(&ping_fiber);
+    munmap(stack, STACK_BYTES);
+}
+
+static void inherit_entry(void *arg) {
+    *(unsigned *)arg = get_sse_rounding();
+    coop__fiber_switch_last(&ping_fiber, &main_fiber);
+}
+
+TEST(fiber_make_starts_with_the_creators_floating_point_control) {
+    char *stack = map_stack(STACK_BYTES);
+    unsigned seen = 99;
+    set_sse_rounding(ROUND_TO_ZERO);
+    coop__fiber_make_thread(&main_fiber);
+    coop__fiber_make(&ping_fiber, stack, stack + STACK_BYTES, inherit_entry, &seen);
+    set_sse_rounding(ROUND_NEAREST);
+    coop__fiber_switch(&main_fiber, &ping_fiber);
+    CHECK_EQ(seen, ROUND_TO_ZERO);
+    CHECK_EQ(get_sse_rounding(), ROUND_NEAREST);
+    coop__fiber_release(&ping_fiber);
+    munmap(stack, STACK_BYTES);
+}
+#endif
+
+/* ---- deep recursion, many fibers ------------------------------------------ */
+
+__attribute__((noinline)) static long sum_down(long n, volatile char *pad) {
+    volatile char frame[200];
+    frame[0] = (char)n;
+    (void)pad;
+    if (n == 0) return 0;
+    return n + sum_down(n - 1, frame) + frame[0] - (char)n;
+}
+
+static long recursion_result;
+
+static void recursion_entry(void *arg) {
+    recursion_result = sum_down(*(long *)arg, NULL);
+    coop__fiber_switch_last(&ping_fiber, &main_fiber);
+}
+
+TEST(fiber_runs_deep_recursion_on_its_own_stack) {
+    size_t bytes = 32 * 1024 * 1024; /* lazily committed: costs what is used */
+    char *stack = map_stack(bytes);
+    long depth = 20000; /* 5-10 MB of frames (more with ASan's redzones) */
+    coop__fiber_make_thread(&main_fiber);
+    coop__fiber_make(&ping_fiber, stack, stack + bytes, recursion_entry, &depth);
+    coop__fiber_switch(&main_fiber, &ping_fiber);
+    CHECK_EQ(recursion_result, depth * (depth + 1) / 2);
+    coop__fiber_release(&ping_fiber);
+    munmap(stack, bytes);
+}
+
+/* A ring of fibers: each passes a token to the next, many times over. */
+enum { RING = 1000, LAPS = 20 };
+static coop__fiber ring[RING];
+static long ring_visits[RING];
+static int ring_token;
+
+static void ring_entry(void *arg) {
+    int me = (int)(intptr_t)arg;
+    for (int lap = 0;; lap++) {
+        CHECK_EQ(ring_token, me);
+        ring_visits[me]++;
+        ring_token = (me + 1) % RING;
+        coop__fiber *next = ring_token == 0 ? &main_fiber : &ring[ring_token];
+        if (lap == LAPS - 1) coop__fiber_switch_last(&ring[me], next); /* done */
+        coop__fiber_switch(&ring[me], next);
+    }
+}
+
+TEST(fiber_ring_of_many_fibers_passes_a_token) {
+    size_t bytes = 16 * 1024;
+    char *stacks = map_stack(RING * bytes);
+    coop__fiber_make_thread(&main_fiber);
+    for (int i = 0; i < RING; i++)
+        coop__fiber_make(&ring[i], stacks + i * bytes, stacks + (i + 1) * bytes, ring_entry,
+                         (void *)(intptr_t)i);
+    for (int lap = 0; lap < LAPS; lap++) {
+        CHECK_EQ(ring_token, 0);
+        coop__fiber_switch(&main_fiber, &ring[0]);
+    }
+    for (int i = 0; i < RING; i++) CHECK_EQ(ring_visits[i], LAPS);
+    for (int i = 0; i < RING; i++) coop__fiber_release(&ring[i]);
+    munmap(stacks, RING * bytes);
+}

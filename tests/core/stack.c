@@ -11,6 +11,12 @@
 #include "core/fiber.h"
 #include "core/stack.h"
 #include "test.h"
+#ifdef COOP_VALGRIND
+#include <valgrind/valgrind.h>
+#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#else
+#define UNDER_VALGRIND() 0
+#endif
 
 static coop__stack_stats stats_of(coop__stack_pool *pool) {
     coop__stack_stats st;
@@ -159,16 +165,24 @@ TEST(stack_budget_is_shared_by_pools) {
 
 /* The default budget (half of vm.max_map_count) with 100,000 stacks: more
  * than the guards can cover, and still no ENOMEM from the map count. */
-TEST_TIMEOUT(stack_pool_carves_100k_stacks_past_the_guard_budget, 30) {
-    enum { N = 100000 };
+TEST_TIMEOUT(stack_pool_carves_100k_stacks_past_the_guard_budget, 20) {
+    int N = 100000;
+    if (UNDER_VALGRIND()) {
+        /* Valgrind tracks at most ~30000 mappings itself: prove the same
+         * logic with a small budget instead. */
+        N = 20000;
+        coop__stack_set_guard_budget(2000);
+    }
     coop__stack_pool *pool;
     CHECK_ERR(coop__stack_pool_new(&pool), 0);
     coop__stack *s = malloc(N * sizeof *s);
     CHECK(s != NULL);
+    /* Pages are not touched and nothing is released: this test is about
+     * map entries, and page faults are slow on some virtual machines. */
+    coop__stack_pool_set_high_water(pool, N);
     for (int i = 0; i < N; i++) {
         int err = coop__stack_get(pool, 64 * 1024, &s[i]);
         if (err) test__fail(__FILE__, __LINE__, "stack %d: %s", i, strerror(-err));
-        ((char *)s[i].hi)[-1] = 1; /* touch the top, like a task record */
     }
     coop__stack_stats st = stats_of(pool);
     CHECK_EQ(st.live, N);
@@ -207,7 +221,12 @@ static int run_child_capturing(void (*child)(void), char *msg, size_t cap) {
     close(fds[1]);
     size_t len = 0;
     ssize_t n;
-    while (len + 1 < cap && (n = read(fds[0], msg + len, cap - 1 - len)) > 0) len += (size_t)n;
+    char sink[256];
+    /* Drain everything (a child writing into a closed pipe would die of
+     * SIGPIPE instead of what the test expects); keep the first cap-1. */
+    while ((n = read(fds[0], len + 1 < cap ? msg + len : sink,
+                     len + 1 < cap ? cap - 1 - len : sizeof sink)) > 0)
+        if (len + 1 < cap) len += (size_t)n;
     msg[len] = 0;
     close(fds[0]);
     int st;
@@ -285,6 +304,7 @@ TEST(stack_check_passes_an_intact_stack_used_to_the_bottom) {
 static void segv_child(void) {
     coop__stack_pool *pool;
     if (coop__stack_pool_new(&pool)) _exit(3);
+    if (UNDER_VALGRIND()) raise(SIGSEGV); /* a real fault would count as an error */
     volatile int *volatile bad = (int *)16;
     *bad = 1; /* a fault that is not a stack overflow */
 }
@@ -292,7 +312,67 @@ static void segv_child(void) {
 TEST(stack_fault_handler_leaves_other_faults_alone) {
     char msg[512];
     int st = run_child_capturing(segv_child, msg, sizeof msg);
+#if defined(COOP_ASAN) || defined(COOP_TSAN)
+    /* The sanitizer's own handler was there first: it reports and exits. */
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+#else
     CHECK(WIFSIGNALED(st));
     CHECK_EQ(WTERMSIG(st), SIGSEGV);
+#endif
     CHECK(strstr(msg, "stack overflow") == NULL);
+}
+
+static void earlier_handler(int sig) {
+    (void)sig;
+    static const char m[] = "earlier handler ran\n";
+    write(2, m, sizeof m - 1);
+    _exit(7);
+}
+
+static void chained_child(void) {
+    signal(SIGSEGV, earlier_handler);
+    segv_child();
+}
+
+TEST(stack_fault_handler_chains_to_the_previous_handler) {
+    char msg[512];
+    int st = run_child_capturing(chained_child, msg, sizeof msg);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 7);
+    CHECK(strstr(msg, "earlier handler ran") != NULL);
+}
+
+/* ---- reuse after a task ended inside its frames ----------------------------- */
+
+static coop__stack reuse_stack;
+
+__attribute__((noinline)) static void end_inside_frames(int depth) {
+    volatile char buf[256]; /* ASan puts redzones around it */
+    buf[0] = (char)depth;
+    if (depth > 0) end_inside_frames(depth - 1);
+    else coop__fiber_switch_last(&task_fiber, &thread_fiber); /* frames never return */
+    (void)buf[0];
+}
+
+static void ending_entry(void *arg) {
+    (void)arg;
+    end_inside_frames(50);
+}
+
+TEST(stack_reused_after_a_task_ended_inside_its_frames_is_addressable) {
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    CHECK_ERR(coop__stack_get(pool, 64 * 1024, &reuse_stack), 0);
+    void *lo = reuse_stack.lo;
+    coop__fiber_make_thread(&thread_fiber);
+    coop__fiber_make(&task_fiber, reuse_stack.lo, reuse_stack.hi, ending_entry, NULL);
+    coop__fiber_switch(&thread_fiber, &task_fiber);
+    coop__fiber_release(&task_fiber);
+    coop__stack_put(pool, &reuse_stack);
+    CHECK_ERR(coop__stack_get(pool, 64 * 1024, &reuse_stack), 0);
+    CHECK(reuse_stack.lo == lo);
+    /* Under ASan this would report the dead frames' redzones. */
+    memset(reuse_stack.lo, 0, (size_t)((char *)reuse_stack.hi - (char *)reuse_stack.lo));
+    coop__stack_put(pool, &reuse_stack);
+    coop__stack_pool_free(pool);
 }
