@@ -10,12 +10,14 @@
 #include "io/backend.h" /* coop__fd_wait: wait for a new edge after EAGAIN */
 #include "sched/loop.h" /* the loop's per-fd state, for coop__net_drained */
 #include "sched/park.h"
+#include "util/alloc.h"
 
 /* socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; returns the fd or -errno. */
 int coop__net_socket(int family, int type);
 
 /* Connect to a host that is not a numeric address: "localhost" without the
- * resolver, other names through it, each address in turn (resolve.c). */
+ * resolver, other names through coop_dns_resolve, each address in turn
+ * (resolve.c). */
 int coop__net_connect_name(const char *host, int port);
 
 /* One read(2) that suspends until fd is readable: the count, 0 at EOF or
