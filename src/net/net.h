@@ -20,6 +20,11 @@ int coop__net_socket(int family, int type);
  * (resolve.c). */
 int coop__net_connect_name(const char *host, int port);
 
+/* A syscall on fd just failed (errno set): returns 0 to try it again
+ * (EINTR; or EAGAIN and fd became ready for events), else the -errno to
+ * report (the error itself, or the wait's cancellation). */
+int coop__net_again(int fd, unsigned events);
+
 /* One read(2) that suspends until fd is readable: the count, 0 at EOF or
  * -errno. No checkpoint of its own (callers put one first). */
 ssize_t coop__net_read_some(int fd, void *buf, size_t n);

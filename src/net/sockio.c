@@ -18,15 +18,20 @@
 #include <unistd.h>
 #include "net/net.h"
 
+int coop__net_again(int fd, unsigned events) {
+    int e = errno;
+    if (e == EINTR) return 0;
+    if (e != EAGAIN && e != EWOULDBLOCK) return -e;
+    int w = coop__fd_wait(fd, events, 1);
+    return w < 0 ? w : 0;
+}
+
 ssize_t coop__net_read_some(int fd, void *buf, size_t n) {
     for (;;) {
         ssize_t r = read(fd, buf, n);
         if (r >= 0) return r;
-        int e = errno;
-        if (e == EINTR) continue;
-        if (e != EAGAIN && e != EWOULDBLOCK) return -e;
-        int w = coop__fd_wait(fd, COOP_READABLE, 1);
-        if (w < 0) return w;
+        int e = coop__net_again(fd, COOP_READABLE);
+        if (e < 0) return e;
     }
 }
 
@@ -132,11 +137,8 @@ ssize_t coop_sock_sendto(int fd, const void *buf, size_t n, const coop_sockaddr 
         ssize_t r = sendto(fd, buf, n, MSG_NOSIGNAL, to ? (const struct sockaddr *)&to->ss : NULL,
                            to ? to->len : 0);
         if (r >= 0) return r;
-        int e = errno;
-        if (e == EINTR) continue;
-        if (e != EAGAIN && e != EWOULDBLOCK) return -e;
-        int w = coop__fd_wait(fd, COOP_WRITABLE, 1);
-        if (w < 0) return w;
+        int e = coop__net_again(fd, COOP_WRITABLE);
+        if (e < 0) return e;
     }
 }
 
@@ -149,11 +151,8 @@ ssize_t coop_sock_recvfrom(int fd, void *buf, size_t n, coop_sockaddr *from) {
         f->len = sizeof f->ss;
         ssize_t r = recvfrom(fd, buf, n, 0, (struct sockaddr *)&f->ss, &f->len);
         if (r >= 0) return r;
-        int e = errno;
-        if (e == EINTR) continue;
-        if (e != EAGAIN && e != EWOULDBLOCK) return -e;
-        int w = coop__fd_wait(fd, COOP_READABLE, 1);
-        if (w < 0) return w;
+        int e = coop__net_again(fd, COOP_READABLE);
+        if (e < 0) return e;
     }
 }
 

@@ -237,6 +237,24 @@ static inline int run_cmd(const char *const *argv, const char *in, char *out, si
     return WEXITSTATUS(st);
 }
 
+/* Run body in a loop in a forked child with stderr silenced, and check
+ * that it aborted (misuse is reported by abort, not by an error). */
+static inline void check_aborts(coop_fn body) {
+    test_skip_fd_check();
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        test_run(body, NULL);
+        _exit(0);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+}
+
 /* ---- plain blocking client sockets (the tests' own clients) ---- */
 
 /* A blocking TCP connection to 127.0.0.1:port with a 5 s receive timeout. */
