@@ -152,6 +152,21 @@ ssize_t coop_stream_read(coop_stream *s, void *buf, size_t n) {
     return (ssize_t)n;
 }
 
+/* First occurrence of delim (dlen >= 1) in p[0..n), or NULL. memchr on the
+ * first byte, then compare the rest: for the short delimiters of network
+ * protocols this beats glibc's general memmem by a wide margin. */
+static const char *find_delim(const char *p, size_t n, const char *delim, size_t dlen) {
+    const char *end = p + n;
+    while (n >= dlen) {
+        const char *hit = memchr(p, delim[0], n - dlen + 1);
+        if (!hit) return NULL;
+        if (memcmp(hit + 1, delim + 1, dlen - 1) == 0) return hit;
+        p = hit + 1;
+        n = (size_t)(end - p);
+    }
+    return NULL;
+}
+
 /* Shared by read_until and readline: partial_at_eof chooses what a last
  * record without delimiter gives. */
 static ssize_t read_record(coop_stream *s, const void *delim, size_t dlen, const char **rec,
@@ -165,8 +180,7 @@ static ssize_t read_record(coop_stream *s, const void *delim, size_t dlen, const
         size_t limit = have < s->max_record ? have : s->max_record;
         if (limit >= dlen && limit - dlen + 1 > scanned) {
             const char *base = s->rbuf + s->rstart;
-            const char *hit = dlen == 1 ? memchr(base + scanned, *(const char *)delim, limit - scanned)
-                                        : memmem(base + scanned, limit - scanned, delim, dlen);
+            const char *hit = find_delim(base + scanned, limit - scanned, delim, dlen);
             if (hit) {
                 size_t len = (size_t)(hit - base) + dlen;
                 *rec = base;
