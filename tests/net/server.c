@@ -309,7 +309,7 @@ TEST_TIMEOUT(server_at_the_fd_limit_sheds_connections_without_spinning, 20) {
     CHECK(pid >= 0);
     if (pid == 0) {
         struct rlimit rl = {24, 24};
-        CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(77); /* e.g. under valgrind */
         flood fl = {.f = {.lfd = lfd, .port = port}, .pipe_w = p[1]};
         _exit(test_run_real(flood_server, &fl) == 0 ? 0 : 1);
     }
@@ -331,10 +331,14 @@ TEST_TIMEOUT(server_at_the_fd_limit_sheds_connections_without_spinning, 20) {
         len += (size_t)n;
     int st;
     CHECK(waitpid(pid, &st, 0) == pid);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     for (int i = 0; i < N; i++) close(fds[i]);
     close(p[0]);
     coop_close(lfd);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+        printf("  (skipped: RLIMIT_NOFILE cannot be lowered here)\n");
+        return;
+    }
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     double cpu;
     unsigned long long accepted, shed;
     CHECK_EQ(sscanf(msg, "%lf %llu %llu", &cpu, &accepted, &shed), 3);

@@ -153,6 +153,7 @@ static int resolver_body(void *arg) {
     CHECK_OK(coop_join(t, NULL));
     coop_close(fd);
     coop_close(n->p.lfd);
+    coop_pools_shutdown(); /* the resolver's pool threads end with the test */
     return 0;
 }
 
