@@ -8,7 +8,9 @@
  *
  *   epoll_http PORT    (0: any free port, printed on stdout)
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>

@@ -175,7 +175,9 @@ COOP_API int coop_sock_shutdown(int fd, int how);
  *
  * A stream buffers one fd (a socket, a pipe) in both directions. It does
  * not own the fd: free the stream, then coop_close the fd. One task reads
- * and one task writes at a time (two readers at once is misuse and aborts).
+ * and one task flushes at a time (two at once is misuse and aborts); any
+ * task may append with coop_stream_write/printf at any time, also while
+ * another is suspended in a flush (a chat room's broadcast does).
  *
  * Reading: records are found in the read buffer, which never grows past
  * max_record bytes. Record calls (read_until, readline, read_exact, peek)
