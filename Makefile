@@ -5,7 +5,7 @@ CMAKE ?= cmake
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build run test test-poll bench bench-instr bench-net install clean asan tsan valgrind aarch64 ucontext examples
+.PHONY: install-check all build run test test-poll bench bench-instr bench-net install clean asan tsan valgrind aarch64 ucontext examples
 
 all: build
 
@@ -28,9 +28,9 @@ test-poll: build
 
 # Sanitizer and alternative-switch builds, each in its own build directory.
 asan:
-	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DCOOP_ASAN=ON -DCOOP_BUILD_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug"
+	COOP_TEST_TIMEOUT_SCALE=4 $(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DCOOP_ASAN=ON -DCOOP_BUILD_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug"
 tsan:
-	$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DCOOP_TSAN=ON -DCOOP_BUILD_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug"
+	COOP_TEST_TIMEOUT_SCALE=6 $(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DCOOP_TSAN=ON -DCOOP_BUILD_BENCH=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug"
 ucontext:
 	$(MAKE) test BUILD=build-ucontext CMAKE_FLAGS="-DCOOP_UCONTEXT=ON -DCOOP_BUILD_BENCH=OFF"
 valgrind: build
@@ -45,6 +45,9 @@ bench-instr: build
 	bench/run.sh --instr $(BUILD)
 bench-net: build
 	bench/net.sh $(BUILD)
+
+install-check: build
+	tests/install.sh $(BUILD)
 
 install: build
 	$(CMAKE) --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)

@@ -16,9 +16,11 @@
  *   COOP_BENCH_INSTR=1  running under callgrind (bench/run.sh --instr): small
  *                       fixed iteration counts, one run, no BENCH rows;
  *   COOP_BENCH_QUICK=1  a tenth of the iterations, 3 runs (smoke test);
- *   COOP_BENCH_ONLY=s   only measures whose name contains s.
+ *   COOP_BENCH_ONLY=s   only measures whose name contains s;
+ *   COOP_BENCH_BUDGET_MS  time budget of one measure's repeated runs
+ *                       (bench_more; default 3000).
  * Everything here is header-only (static) because each .c file is a whole
- * program; nothing here allocates except bench_fail's message buffer.
+ * program. Nothing here allocates.
  */
 #ifndef COOP_BENCH_H
 #define COOP_BENCH_H
@@ -84,8 +86,9 @@ static BENCH_UNUSED long bench_iters(long normal, long instr) {
     return normal;
 }
 
-/* How many times a timed measure is repeated (its median is reported):
- * 5 normally, 3 in quick mode, 1 under callgrind. */
+/* How many times a timed measure is repeated at most (its median is
+ * reported): 5 normally, 3 in quick mode, 1 under callgrind. See
+ * bench_more for the time budget that can make it fewer. */
 static BENCH_UNUSED int bench_runs(void) {
     if (bench_instr_mode()) return 1;
     return bench_quick_mode() ? 3 : 5;
@@ -122,10 +125,12 @@ static BENCH_UNUSED double bench_min(const double *v, int n) {
 /* The most runs a bench_sampler keeps. */
 #define BENCH_MAX_RUNS 16
 
-/* Collects one figure per run of a measure; bench_sampler_median reduces
- * them. Usage:
+/* Collects one figure per run of a measure and decides how many runs to
+ * make: bench_runs() of them, but no new run once the runs so far took
+ * longer than the time budget (COOP_BENCH_BUDGET_MS, default 3000 ms per
+ * measure), and always at least one. Usage:
  *     bench_sampler s = {0};
- *     for (int r = 0; r < bench_runs(); r++) {
+ *     while (bench_more(&s)) {
  *         int64_t t0 = bench_now_ns();  ...n ops...
  *         bench_sample(&s, (double)(bench_now_ns() - t0) / n);
  *     }
@@ -134,10 +139,23 @@ static BENCH_UNUSED double bench_min(const double *v, int n) {
 typedef struct bench_sampler {
     double v[BENCH_MAX_RUNS]; /* the figures of the runs so far */
     int n;                    /* how many of v are set */
+    int64_t started;          /* bench_now_ns() at the first bench_more */
 } bench_sampler;
 
 static BENCH_UNUSED void bench_sample(bench_sampler *s, double value) {
     if (s->n < BENCH_MAX_RUNS) s->v[s->n++] = value;
+}
+
+/* Whether to make another run (see bench_sampler). */
+static BENCH_UNUSED int bench_more(bench_sampler *s) {
+    int64_t now = bench_now_ns();
+    if (s->n == 0) {
+        if (s->started == 0) s->started = now;
+        return 1;
+    }
+    const char *env = getenv("COOP_BENCH_BUDGET_MS");
+    int64_t budget_ms = env && *env ? atol(env) : 3000;
+    return s->n < bench_runs() && s->n < BENCH_MAX_RUNS && now - s->started < budget_ms * 1000000;
 }
 
 static BENCH_UNUSED double bench_sampler_median(bench_sampler *s) {

@@ -12,10 +12,10 @@
  * Both run inside a task (as real code does), so the context lookup is the
  * task's. Under COOP_BENCH_INSTR the windows give instructions per op.
  */
-#include <stdint.h>
 #include "bench.h"
 #include "coop.h"
 #include "core/fiber.h"
+#include <stdint.h>
 
 /* ---- raw fibers --------------------------------------------------------- */
 
@@ -24,7 +24,8 @@ static long raw_left;
 
 static void raw_peer_entry(void *arg) {
     (void)arg;
-    for (;;) coop__fiber_switch(&raw_peer, &raw_main);
+    for (;;)
+        coop__fiber_switch(&raw_peer, &raw_main);
 }
 
 /* ns per single switch, over n round trips (2n switches). */
@@ -33,7 +34,8 @@ static double raw_once(long n, const char *measure, long instr_ops_per_trip) {
     coop__fiber_switch(&raw_main, &raw_peer); /* warm */
     bench_instr_begin();
     int64_t t0 = bench_now_ns();
-    while (raw_left-- > 0) coop__fiber_switch(&raw_main, &raw_peer);
+    while (raw_left-- > 0)
+        coop__fiber_switch(&raw_main, &raw_peer);
     int64_t t1 = bench_now_ns();
     bench_instr_end(measure, instr_ops_per_trip == 2 ? "raw fiber x2" : "raw fiber",
                     n * (2 / instr_ops_per_trip));
@@ -56,7 +58,8 @@ static double gen_once(long n) {
     coop_gen_next(g, NULL); /* warm */
     bench_instr_begin();
     int64_t t0 = bench_now_ns();
-    for (long i = 0; i < n; i++) coop_gen_next(g, NULL);
+    for (long i = 0; i < n; i++)
+        coop_gen_next(g, NULL);
     int64_t t1 = bench_now_ns();
     bench_instr_end("gen next round trip", "coop", n);
     coop_gen_free(g);
@@ -79,7 +82,8 @@ static int ping_fn(void *first, void **ret) {
     coop_greenlet_switch(pong, NULL, NULL); /* warm: pong has started */
     bench_instr_begin();
     int64_t t0 = bench_now_ns();
-    for (long i = gl_left; i > 0; i--) coop_greenlet_switch(pong, NULL, NULL);
+    for (long i = gl_left; i > 0; i--)
+        coop_greenlet_switch(pong, NULL, NULL);
     int64_t t1 = bench_now_ns();
     bench_instr_end("greenlet switch", "coop", 2 * gl_left);
     *ret = (void *)(intptr_t)(t1 - t0);

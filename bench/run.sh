@@ -29,7 +29,7 @@ usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit "$1"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --instr) mode=instr ;;
-    --quick) export COOP_BENCH_QUICK=1 ;;
+    --quick) COOP_BENCH_QUICK=1 ;;
     --prog) prog_filter=${2:?--prog needs a value}; shift ;;
     -h | --help) usage 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; usage 2 ;;
@@ -37,6 +37,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+case ${COOP_BENCH_QUICK:-0} in "" | 0) quick= ;; *) quick=", quick"; export COOP_BENCH_QUICK=1 ;; esac
 bin=$(cd "$build" 2>/dev/null && pwd)/bench
 [ -d "$build/bench" ] || { echo "run.sh: $build/bench does not exist: build first (make bench)" >&2; exit 2; }
 out=$bin/results-$mode
@@ -61,11 +62,16 @@ fi
 # ---- the machine --------------------------------------------------------
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n1)
 mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 commit=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt" 2>/dev/null; }
+build_type=$(cache_value CMAKE_BUILD_TYPE)
+build_info="$($(cache_value CMAKE_C_COMPILER) --version 2>/dev/null | head -n1), ${build_type:-RelWithDebInfo}"
 header() {
-  echo "coop benchmarks ($mode mode${COOP_BENCH_QUICK:+, quick}), $(date -u '+%Y-%m-%d %H:%M UTC'), coop $commit"
+  echo "coop benchmarks ($mode mode$quick), $(date -u '+%Y-%m-%d %H:%M UTC'), coop $commit"
   echo "machine: $(uname -srm); CPU: ${cpu:-unknown} x $(nproc); memory: ${mem:-unknown}"
-  echo "compiler: $(${CC:-cc} --version 2>/dev/null | head -n1)"
+  echo "load average before/after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (other work on the machine inflates times)"
+  echo "build: $build_info; vm.max_map_count $(cat /proc/sys/vm/max_map_count 2>/dev/null)"
   if [ $mode = time ]; then
     echo "values are medians of repeated runs; every figure is a cost (lower is better);"
     echo "ratio = value / coop's value for the same measure: above 1 means coop is cheaper"
@@ -77,19 +83,28 @@ header() {
 
 # ---- running the programs ------------------------------------------------
 # run_prog NAME CMD...: run one program, keep its rows, note a failure.
+wanted() { case $1 in *"$prog_filter"*) return 0 ;; *) return 1 ;; esac; }
 run_prog() {
   local name=$1; shift
-  case $name in *"$prog_filter"*) ;; *) return ;; esac
+  wanted "$name" || return 0
   local t0 rc
   t0=$(date +%s%N)
   timeout "${COOP_BENCH_TIMEOUT:-300}" "$@" >"$out/$name.out" 2>"$out/$name.err"
   rc=$?
-  grep -a "^BENCH	" "$out/$name.out" >>"$rows"
+  if [ $mode = instr ]; then # timings under valgrind mean nothing: keep only the skips
+    grep -a "^BENCH	[^	]*	[^	]*	skipped	" "$out/$name.out" >>"$rows"
+  else
+    grep -a "^BENCH	" "$out/$name.out" >>"$rows"
+  fi
   if [ $rc -ne 0 ]; then
     failed+=("$name")
     printf '  %-32s FAILED (exit %d%s)\n' "$name" $rc "$([ $rc -eq 124 ] && echo ', timed out')" >&2
   else
-    printf '  %-32s %6.1f s\n' "$name" "$(awk -v ns=$(($(date +%s%N) - t0)) 'BEGIN { print ns / 1e9 }')" >&2
+    local note=
+    if [ -z "${COOP_BENCH_ONLY:-}" ] && ! grep -aq "^\(BENCH\|INSTR\)	" "$out/$name.out"; then
+      note="  (printed no rows)"
+    fi
+    printf '  %-32s %6.1f s%s\n' "$name" "$(awk -v ns=$(($(date +%s%N) - t0)) 'BEGIN { print ns / 1e9 }')" "$note" >&2
   fi
 }
 
@@ -133,6 +148,7 @@ else
     for src in "$here"/baselines/go/*.go; do
       [ -f "$src" ] || continue
       name=go_$(basename "$src" .go)
+      wanted "$name" || continue
       if GOCACHE="$go_dir/cache" GOPATH="$go_dir/path" GOPROXY=off GOFLAGS= GO111MODULE=off \
         go build -o "$go_dir/$name" "$src" 2>"$out/$name.build.err"; then
         GOMAXPROCS=1 run_prog "$name" "$go_dir/$name"
@@ -165,24 +181,28 @@ table() {
       if (!(m in seen)) { seen[m] = 1; order[++nm] = m }
       i = ++count[m]; impl[m, i] = $3; val[m, i] = $4; unit[m, i] = $5
       if ($3 == "coop" && num($4) && !((m) in coopv)) { coopv[m] = $4; coopu[m] = $5 }
+      if ($3 !~ /^coop/) others[m] = 1
     }
     END {
-      w1 = length("measure"); w2 = length("impl"); w3 = length("value")
+      w1 = length("measure"); w2 = length("impl"); w3 = length("value"); w4 = length("unit")
       for (k = 1; k <= nm; k++) for (i = 1; i <= count[order[k]]; i++) {
         m = order[k]
         if (length(m) > w1) w1 = length(m)
         if (length(impl[m, i]) > w2) w2 = length(impl[m, i])
         if (length(val[m, i]) > w3) w3 = length(val[m, i])
+        if (val[m, i] != "skipped" && length(unit[m, i]) > w4) w4 = length(unit[m, i])
       }
-      fmt = "%-" w1 "s  %-" w2 "s  %" w3 "s  %-10s %s\n"
+      fmt = "%-" w1 "s  %-" w2 "s  %" w3 "s  %-" w4 "s  %s\n"
       printf fmt, "measure", "impl", "value", "unit", "ratio"
       for (k = 1; k <= nm; k++) {
         m = order[k]
         for (pass = 0; pass < 2; pass++) for (i = 1; i <= count[m]; i++) {
           if ((impl[m, i] ~ /^coop/) != (pass == 0)) continue
           r = ""
-          if ((m in coopv) && num(val[m, i]) && unit[m, i] == coopu[m] && coopv[m] > 0)
-            r = sprintf("%.2f", val[m, i] / coopv[m])
+          if ((m in coopv) && others[m] && num(val[m, i]) && unit[m, i] == coopu[m] && coopv[m] > 0) {
+            x = val[m, i] / coopv[m]
+            r = sprintf(x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : x >= 0.1 ? "%.2f" : "%.3f", x)
+          }
           printf fmt, (shown[m]++ ? "" : m), impl[m, i], val[m, i], unit[m, i], r
         }
       }

@@ -42,7 +42,7 @@ static void bench_sleepers(const char *measure, long tasks, long instr_tasks) {
     coop_task_id *ids = calloc((size_t)n, sizeof *ids);
     if (ids == NULL) bench_fail("out of memory");
     bench_sampler s = {0};
-    for (int r = 0; r < bench_runs(); r++) bench_sample(&s, sleep_once(measure, n, ids));
+    while (bench_more(&s)) bench_sample(&s, sleep_once(measure, n, ids));
     bench_row(measure, "coop", bench_sampler_median(&s), "ms");
     free(ids);
 }

@@ -32,7 +32,7 @@ static int bench_main(void *arg) {
     long n = bench_iters(200000, 2000);
     spawn_join(16); /* warm-up: the stack pool has a stack to give */
     bench_sampler s = {0};
-    for (int r = 0; r < bench_runs(); r++) {
+    while (bench_more(&s)) {
         bench_instr_begin();
         int64_t t0 = bench_now_ns();
         spawn_join(n);

@@ -67,7 +67,7 @@ static void bench_yield(const char *measure, int tasks, long target, long instr_
     if (ids == NULL) bench_fail("out of memory");
     long n = bench_iters(target, instr_target);
     bench_sampler s = {0};
-    for (int r = 0; r < bench_runs(); r++) bench_sample(&s, yield_once(measure, tasks, n, ids));
+    while (bench_more(&s)) bench_sample(&s, yield_once(measure, tasks, n, ids));
     bench_row(measure, "coop", bench_sampler_median(&s), "ns/yield");
     free(ids);
 }

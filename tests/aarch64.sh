@@ -6,6 +6,13 @@
 # under qemu, so the harness's one-process-per-test works unchanged.
 # Needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user
 # (.ci/packages/ci-core.txt). Usage: tests/aarch64.sh [build-dir]
+# Extra CMake flags for the first configure: COOP_AARCH64_CMAKE_FLAGS.
+#
+# Known limits of qemu-user (not of coop): a test program that execs an
+# aarch64 program (the example servers) needs binfmt_misc registered for
+# aarch64 (qemu-user-binfmt), else the exec fails; qemu emulates vfork as
+# fork, so spawn-failure reporting differs; and timing-sensitive tests may
+# miss their bounds under emulation.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build-aarch64}

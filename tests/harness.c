@@ -37,6 +37,20 @@ void test__register(const char *name, test_fn fn, const char *file, int timeout_
 
 void test_skip_fd_check(void) { check_fds = 0; }
 
+#define SKIP_STATUS 77
+
+void test_skip(const char *why) {
+    printf("SKIP %s: %s\n", current ? current : "?", why);
+    fflush(NULL);
+    _exit(SKIP_STATUS);
+}
+
+int test_under_valgrind(void) {
+    /* valgrind preloads its core into every client process. */
+    const char *p = getenv("LD_PRELOAD");
+    return p && strstr(p, "vgpreload") != NULL;
+}
+
 void test__fail(const char *file, int line, const char *fmt, ...) {
     va_list ap;
     fprintf(stderr, "  %s:%d: [%s] ", file, line, current ? current : "?");
@@ -122,7 +136,7 @@ static int timeout_scale(void) {
     return k > 0 ? k : 1;
 }
 
-/* Returns 1 if test i passed. */
+/* Returns 1 if test i passed, 0 if it failed, 2 if it was skipped. */
 static int run_forked(int i) {
     fflush(NULL);
     pid_t pid = fork();
@@ -145,6 +159,7 @@ static int run_forked(int i) {
         printf("PASS %s\n", tests[i].name);
         return 1;
     }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == SKIP_STATUS) return 2;
     if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
         printf("FAIL %s (timed out after %d s)\n", tests[i].name,
                tests[i].timeout_s * timeout_scale());
@@ -162,16 +177,20 @@ int main(int argc, char **argv) {
         for (int i = 0; i < ntests; i++) puts(tests[i].name);
         return 0;
     }
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (int i = 0; i < ntests; i++) {
         int wanted = argc == 1;
         for (int a = 1; a < argc && !wanted; a++) wanted = strcmp(argv[a], tests[i].name) == 0;
         if (!wanted) continue;
-        if (run_forked(i))
+        int r = run_forked(i);
+        if (r == 1)
             passed++;
+        else if (r == 2)
+            skipped++;
         else
             failed++;
     }
+    if (skipped) printf("(%d skipped)\n", skipped);
     printf("%d passed, %d failed\n", passed, failed);
     return failed > 100 ? 100 : failed;
 }

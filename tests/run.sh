@@ -5,7 +5,7 @@
 set -u
 build=${1:-build}
 wrap=${COOP_TEST_WRAP:-}
-passed=0; failed=0; failures=()
+passed=0; failed=0; skipped=0; failures=(); skips=()
 for t in "$build"/tests/test_*; do
   [ -x "$t" ] || continue
   out=$($wrap "$t" 2>&1); rc=$?
@@ -16,6 +16,7 @@ for t in "$build"/tests/test_*; do
     failed=$((failed + 1)); failures+=("$(basename "$t")"); continue
   fi
   p=${line%% passed*}; f=${line#*, }; f=${f%% failed}
+  while IFS= read -r sk; do skips+=("$sk"); skipped=$((skipped + 1)); done < <(printf '%s\n' "$out" | grep '^SKIP ')
   passed=$((passed + p)); failed=$((failed + f))
   if [ "$f" -ne 0 ] || [ "$rc" -ne 0 ]; then
     printf '%s\n' "$out" | grep -v '^PASS '
@@ -24,6 +25,7 @@ for t in "$build"/tests/test_*; do
   fi
   printf '%-36s %s\n' "$(basename "$t")" "$line"
 done
+if [ "$skipped" -gt 0 ]; then echo "$skipped skipped:"; printf '  %s\n' "${skips[@]}"; fi
 [ ${#failures[@]} -gt 0 ] && echo "failing programs: ${failures[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

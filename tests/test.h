@@ -36,6 +36,14 @@ __attribute__((noreturn, format(printf, 3, 4))) void test__fail(const char *file
  * (SIGABRT) and that its stderr contains needle. For misuse tests. */
 void test_expect_abort(void (*fn)(void), const char *needle);
 
+/* End the test here as skipped, saying why (e.g. a real-time behaviour
+ * that valgrind's serialised threads cannot show). Counted apart from
+ * passes and failures. Use only for environments, never for bugs. */
+__attribute__((noreturn)) void test_skip(const char *why);
+/* Nonzero when running under valgrind (which serialises threads and does
+ * not implement every syscall). */
+int test_under_valgrind(void);
+
 /* The test does not check for leaked fds (e.g. it hands fds to a child). */
 void test_skip_fd_check(void);
 

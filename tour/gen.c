@@ -3,13 +3,13 @@
  * sleeps), greenlets ping-ponging, an actor answering asks, and an atomic
  * section catching a checkpoint that would break the seed's transfer().
  */
+#include "tour.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "tour.h"
 
 #define V(n) ((void *)(intptr_t)(n))
 #define N(p) ((long)(intptr_t)(p))
@@ -45,7 +45,8 @@ static int averager(coop_gen *g, void *arg, void **ret) {
 static int heartbeats;
 static int heartbeat(void *arg) {
     (void)arg;
-    for (int i = 0; i < 6; i++, heartbeats++) coop_sleep(COOP_MS(20));
+    for (int i = 0; i < 6; i++, heartbeats++)
+        coop_sleep(COOP_MS(20));
     return 0;
 }
 
@@ -76,7 +77,8 @@ static int generators_main(void *arg) {
     }
     tour_check(N(v) == 30, "the average of 10, 30, 50 is 30");
     r = coop_gen_close(g);
-    tour_check(r == 0 && cleanup_ran && coop_gen_done(g), "close() ran the cleanup and finished it");
+    tour_check(r == 0 && cleanup_ran && coop_gen_done(g),
+               "close() ran the cleanup and finished it");
     coop_gen_free(g);
 
     tour_say("A generator whose body sleeps suspends its consumer's task, not the loop:");
@@ -94,9 +96,11 @@ static int generators_main(void *arg) {
     return 0;
 }
 
-TOUR_SECTION(tour_generators, 30, "generators", "Generators: yield, send, close, and a generator that sleeps") {
+TOUR_SECTION(tour_generators, 30, "generators",
+             "Generators: yield, send, close, and a generator that sleeps") {
     tour_say("Python's generators, in C: the body runs on its own stack and yields values;");
-    tour_say("send() resumes it with a value, close() makes its pending yield return COOP_GEN_EXIT.");
+    tour_say(
+        "send() resumes it with a value, close() makes its pending yield return COOP_GEN_EXIT.");
     return coop_run(generators_main, NULL);
 }
 
@@ -112,7 +116,8 @@ static int player(void *first, void **ret) {
     void *ball = first;
     while (N(ball) < 6) {
         tour_show("%s hits ball %ld", name, N(ball));
-        snprintf(rally + strlen(rally), sizeof rally - strlen(rally), "%s%s", *rally ? "," : "", name);
+        snprintf(rally + strlen(rally), sizeof rally - strlen(rally), "%s%s", *rally ? "," : "",
+                 name);
         int r = coop_greenlet_switch(other, V(N(ball) + 1), &ball);
         if (r < 0) return r;
     }
@@ -157,8 +162,10 @@ static int greenlets_main(void *arg) {
     return 0;
 }
 
-TOUR_SECTION(tour_greenlets, 31, "greenlets", "Greenlets: explicit switches, parents, and sleeping greenlets") {
-    tour_say("greenlet.switch(x) in C: coop_greenlet_switch(g, x, &received). No scheduler decides;");
+TOUR_SECTION(tour_greenlets, 31, "greenlets",
+             "Greenlets: explicit switches, parents, and sleeping greenlets") {
+    tour_say(
+        "greenlet.switch(x) in C: coop_greenlet_switch(g, x, &received). No scheduler decides;");
     tour_say("each switch names where control goes. A finished greenlet returns to its parent.");
     return coop_run(greenlets_main, NULL);
 }
@@ -178,12 +185,16 @@ static int bank_handler(void *state, void *msg, void **reply) {
     bank *b = state;
     op *o = msg;
     switch (o->kind) {
-    case 'd': b->balance += o->amount; break;
+    case 'd':
+        b->balance += o->amount;
+        break;
     case 'w':
         if (o->amount > b->balance) return -EAGAIN; /* kills the actor: the supervisor hears */
         b->balance -= o->amount;
         break;
-    case 's': coop_sleep(COOP_MS(200)); break;
+    case 's':
+        coop_sleep(COOP_MS(200));
+        break;
     }
     *reply = V(b->balance);
     return 0;
@@ -192,7 +203,8 @@ static int bank_handler(void *state, void *msg, void **reply) {
 static char failure_report[96];
 static void supervisor(void *arg, const char *name, int err) {
     (void)arg;
-    snprintf(failure_report, sizeof failure_report, "actor '%s' failed: %s", name, coop_strerror(err));
+    snprintf(failure_report, sizeof failure_report, "actor '%s' failed: %s", name,
+             coop_strerror(err));
     tour_show("supervisor: %s", failure_report);
 }
 
@@ -210,11 +222,13 @@ static int actors_main(void *arg) {
     int r = coop_actor_new(&a, &o);
     if (r < 0) return r;
     op deposits[5] = {{'d', 10}, {'d', 20}, {'d', 30}, {'d', 40}, {'d', 50}};
-    for (int i = 0; i < 5; i++) coop_actor_send(a, &deposits[i]); /* fire and forget */
+    for (int i = 0; i < 5; i++)
+        coop_actor_send(a, &deposits[i]); /* fire and forget */
     op q = {'b', 0};
     void *reply;
     r = coop_actor_ask(a, &q, coop_after(COOP_SEC(1)), &reply);
-    tour_show("ask(balance) -> %ld (the deposits were handled first: one mailbox, in order)", N(reply));
+    tour_show("ask(balance) -> %ld (the deposits were handled first: one mailbox, in order)",
+              N(reply));
     tour_check(r == 0 && N(reply) == 150, "ask sees every earlier send");
 
     op slow = {'s', 0};
@@ -234,9 +248,11 @@ static int actors_main(void *arg) {
     return 0;
 }
 
-TOUR_SECTION(tour_actors, 32, "actors", "Actors: a task with a mailbox; send, ask with a deadline, supervision") {
+TOUR_SECTION(tour_actors, 32, "actors",
+             "Actors: a task with a mailbox; send, ask with a deadline, supervision") {
     tour_say("The actor owns its state; others only send it messages. The mailbox is bounded:");
-    tour_say("send suspends when it is full (back-pressure); ask waits for the reply, with a deadline.");
+    tour_say(
+        "send suspends when it is full (back-pressure); ask waits for the reply, with a deadline.");
     return coop_run(actors_main, NULL);
 }
 
@@ -266,7 +282,8 @@ static void transfer_dangerous(account *from, account *to, long amount) {
 }
 
 static int teller(void *arg) {
-    for (int i = 0; i < 5; i++) ((void (*)(account *, account *, long))arg)(&alice, &bob, 10);
+    for (int i = 0; i < 5; i++)
+        ((void (*)(account *, account *, long))arg)(&alice, &bob, 10);
     return 0;
 }
 
@@ -279,14 +296,16 @@ static int tellers_main(void *arg) {
     return 0;
 }
 
-TOUR_SECTION(tour_atomic, 33, "atomic", "Atomic sections: making 'no checkpoint here' a checked claim") {
+TOUR_SECTION(tour_atomic, 33, "atomic",
+             "Atomic sections: making 'no checkpoint here' a checked claim") {
     tour_say("transfer() is atomic only because nothing in it can suspend. coop_atomic_begin/end");
     tour_say("states that claim; two tellers moving 10 five times each:");
     int r = coop_run(tellers_main, (void *)transfer);
     tour_show("alice %ld + bob %ld = %ld", alice.balance, bob.balance, alice.balance + bob.balance);
     tour_check(r == 0 && alice.balance == 0 && bob.balance == 100, "no money lost or made");
 
-    tour_say("transfer_dangerous() sleeps in the middle. Inside its atomic section that checkpoint");
+    tour_say(
+        "transfer_dangerous() sleeps in the middle. Inside its atomic section that checkpoint");
     tour_say("aborts at once, naming task, section and call (run in a child process):");
     int p[2];
     if (pipe(p) != 0) return -errno;
@@ -304,15 +323,18 @@ TOUR_SECTION(tour_atomic, 33, "atomic", "Atomic sections: making 'no checkpoint 
     char msg[512] = {0};
     size_t n = 0;
     ssize_t k;
-    while (n + 1 < sizeof msg && (k = read(p[0], msg + n, sizeof msg - 1 - n)) > 0) n += (size_t)k;
+    while (n + 1 < sizeof msg && (k = read(p[0], msg + n, sizeof msg - 1 - n)) > 0)
+        n += (size_t)k;
     close(p[0]);
     int st = 0;
     waitpid(pid, &st, 0);
     char *nl = strchr(msg, '\n');
     if (nl) *nl = '\0';
-    tour_show("child died of %s: %s", WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "(no signal)", msg);
+    tour_show("child died of %s: %s", WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "(no signal)",
+              msg);
     tour_check(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "the child aborted");
-    tour_check(strstr(msg, "teller-1") && strstr(msg, "transfer_dangerous") && strstr(msg, "coop_sleep"),
+    tour_check(strstr(msg, "teller-1") && strstr(msg, "transfer_dangerous") &&
+                   strstr(msg, "coop_sleep"),
                "the message names the task, the section and the checkpoint");
     tour_say("Without the section the race is silent: the test suite shows money lost that way.");
     return 0;

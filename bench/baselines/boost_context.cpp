@@ -53,7 +53,7 @@ int main() {
 
     long rounds = bench_iters(2000, 20);
     bench_sampler s = {};
-    for (int r = 0; r < bench_runs(); r++) {
+    while (bench_more(&s)) {
         bench_instr_begin();
         int64_t t0 = bench_now_ns();
         for (long k = 0; k < rounds; k++)

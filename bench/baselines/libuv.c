@@ -45,7 +45,7 @@ static void bench_timers(uv_loop_t *loop) {
     uv_timer_t *timers = calloc((size_t)n, sizeof *timers);
     if (timers == NULL) bench_fail("out of memory");
     bench_sampler s = {0};
-    for (int r = 0; r < bench_runs(); r++) {
+    while (bench_more(&s)) {
         timers_fired = 0;
         uv_update_time(loop);
         bench_instr_begin();
@@ -90,7 +90,7 @@ static void bench_queue_work(uv_loop_t *loop) {
     check(uv_queue_work(loop, &c.req, empty_job, job_done), "uv_queue_work");
     check(uv_run(loop, UV_RUN_DEFAULT), "uv_run");
     bench_sampler s = {0};
-    for (int r = 0; r < bench_runs(); r++) {
+    while (bench_more(&s)) {
         c.remaining = n;
         int64_t t0 = bench_now_ns();
         check(uv_queue_work(loop, &c.req, empty_job, job_done), "uv_queue_work");

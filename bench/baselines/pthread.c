@@ -30,7 +30,7 @@ static void *trivial(void *arg) { return arg; }
 static void bench_spawn(void) {
     long n = bench_iters(3000, 0);
     bench_sampler s = {0};
-    for (int r = 0; r < bench_runs(); r++) {
+    while (bench_more(&s)) {
         int64_t t0 = bench_now_ns();
         for (long i = 0; i < n; i++) {
             pthread_t t;
@@ -118,7 +118,7 @@ static double pingpong_run(void *(*fn)(void *), long passes) {
 static void bench_pingpong(void) {
     long passes = bench_iters(10000, 0);
     bench_sampler cv = {0}, fx = {0};
-    for (int r = 0; r < bench_runs(); r++) {
+    while (bench_more(&cv)) {
         bench_sample(&cv, pingpong_run(condvar_player, passes));
         bench_sample(&fx, pingpong_run(futex_player, passes));
     }
@@ -139,7 +139,7 @@ static void *sleep_1ms(void *arg) {
 
 static void bench_sleepers(pthread_t *threads) {
     bench_sampler s = {0};
-    for (int r = 0; r < bench_runs(); r++) {
+    while (bench_more(&s)) {
         int64_t t0 = bench_now_ns();
         for (int i = 0; i < SLEEPERS; i++) check(pthread_create(&threads[i], NULL, sleep_1ms, NULL), "pthread_create");
         for (int i = 0; i < SLEEPERS; i++) check(pthread_join(threads[i], NULL), "pthread_join");

@@ -12,7 +12,7 @@ every row as skipped. Measures:
     yield, 1000 tasks     the same with 1000 tasks
     spawn+run+join        await asyncio.create_task(trivial()), one at a time
     100k x sleep 1 ms     100,000 tasks each awaiting asyncio.sleep(0.001),
-                          gathered: wall time (one run: it takes seconds)
+                          gathered: wall time
     to_thread round trip  await asyncio.to_thread(trivial), one at a time
     process pool round trip  await loop.run_in_executor(ProcessPoolExecutor,
                           trivial), one at a time, pool of 2 started before
@@ -57,7 +57,14 @@ def row(measure, impl, value, unit):
 
 
 async def median_of(one_run, count=None):
-    return statistics.median([await one_run() for _ in range(count or runs())])
+    """Up to count (or runs()) runs, but no new run once the runs so far took
+    longer than the budget (bench_more of bench.h); their median."""
+    budget_ns = int(os.environ.get("COOP_BENCH_BUDGET_MS") or 3000) * 1000000
+    start, figures = time.perf_counter_ns(), []
+    while not figures or (len(figures) < (count or runs())
+                          and time.perf_counter_ns() - start < budget_ns):
+        figures.append(await one_run())
+    return statistics.median(figures)
 
 
 def trivial():
@@ -96,7 +103,7 @@ async def sleepers_ms(n):
         await asyncio.gather(*(asyncio.sleep(0.001) for _ in range(n)))
         return (time.perf_counter_ns() - start) / 1e6
 
-    return await median_of(one_run, 1)  # seconds a run: measured once
+    return await median_of(one_run)
 
 
 async def to_thread_cost(n):
@@ -128,17 +135,17 @@ async def process_pool_cost(n):
 
 async def main(impl):
     if selected("yield, 2 tasks"):
-        row("yield, 2 tasks", impl, await yield_cost(2, iters(20000)), "ns/yield")
+        row("yield, 2 tasks", impl, await yield_cost(2, iters(10000)), "ns/yield")
     if selected("yield, 1000 tasks"):
         row("yield, 1000 tasks", impl, await yield_cost(1000, iters(100)), "ns/yield")
     if selected("spawn+run+join"):
-        row("spawn+run+join", impl, await spawn_cost(iters(20000)), "ns/task")
+        row("spawn+run+join", impl, await spawn_cost(iters(10000)), "ns/task")
     if selected("100k x sleep 1 ms"):
         row("100k x sleep 1 ms", impl, await sleepers_ms(iters(100000)), "ms")
     if selected("to_thread round trip"):
-        row("to_thread round trip", impl, await to_thread_cost(iters(5000)), "ns/job")
+        row("to_thread round trip", impl, await to_thread_cost(iters(2000)), "ns/job")
     if selected("process pool round trip"):
-        row("process pool round trip", impl, await process_pool_cost(iters(2000)), "ns/job")
+        row("process pool round trip", impl, await process_pool_cost(iters(1000)), "ns/job")
 
 
 def skip_all(impl, reason):

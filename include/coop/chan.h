@@ -47,8 +47,8 @@ typedef int (*coop_queue_cmp)(const void *a, const void *b);
 /* Create a queue of elements of elem_size bytes holding at most maxsize of
  * them (0: unbounded, memory permitting). kind is enum coop_queue_kind; cmp
  * is required for COOP_QUEUE_PRIORITY and ignored otherwise. Storage grows
- * on demand. Returns 0 and *q, or -EINVAL (elem_size 0, bad kind, cmp
- * missing), -ENOMEM. [loop] */
+ * on demand. Returns 0 and *q, or -EINVAL (elem_size 0 or above
+ * SIZE_MAX / 4, bad kind, cmp missing), -ENOMEM. [loop] */
 COOP_API int coop_queue_new(coop_queue **q, size_t elem_size, size_t maxsize, int kind,
                             coop_queue_cmp cmp);
 /* Free q and the elements still in it. Aborts (misuse) if tasks wait in
@@ -57,7 +57,8 @@ COOP_API void coop_queue_free(coop_queue *q);
 
 /* Put a copy of *value, waiting while the queue is full. A task waiting in
  * get receives it directly. Returns 0, -ECANCELED/-ETIMEDOUT (nothing put),
- * -ENOMEM (unbounded queue could not grow; nothing put), -EPERM.
+ * -ENOMEM (storage, grown on demand up to maxsize, could not grow;
+ * nothing put), -EPERM.
  * [checkpoint] [task] */
 COOP_API int coop_queue_put(coop_queue *q, const void *value);
 /* Take the next element into *out, waiting while the queue is empty.
@@ -198,7 +199,8 @@ COOP_API coop_chan_case coop_chan_case_rx(coop_chan_rx *rx, void *out);
  * having happened. Returns the index of the case that happened (its
  * .result says how), or -ETIMEDOUT (deadline passed, no case happened),
  * -ECANCELED/-ETIMEDOUT (cancelled by a scope, no case happened), -EINVAL
- * (a case with a bad op), -EPERM. [checkpoint] [task] */
+ * (a case with a bad op, or n > 64), -EPERM. Allocates nothing.
+ * [checkpoint] [task] */
 COOP_API int coop_chan_select(coop_chan_case *cases, size_t n, int64_t deadline);
 /* Select with a default: perform a case that can happen now, else return
  * -EAGAIN. Does not suspend. [loop] */

@@ -218,14 +218,14 @@ typedef struct coop_actor coop_actor;
 typedef int (*coop_actor_fn)(void *state, void *msg, void **reply);
 
 typedef struct coop_actor_opts {
-    const char *name;       /* task and report name, copied (31 bytes); NULL = "actor" */
-    coop_actor_fn handler;  /* required */
-    void *state;            /* passed to handler; owned by the caller */
-    size_t capacity;        /* mailbox slots; 0 = 64 */
+    const char *name;      /* task and report name, copied (31 bytes); NULL = "actor" */
+    coop_actor_fn handler; /* required */
+    void *state;           /* passed to handler; owned by the caller */
+    size_t capacity;       /* mailbox slots; 0 = 64 */
     /* Called in the actor's task when the handler fails (may suspend, e.g.
      * to forward the report to a supervising actor or channel). */
     void (*on_failure)(void *supervisor, const char *name, int err);
-    void *supervisor;       /* first argument of on_failure */
+    void *supervisor; /* first argument of on_failure */
     /* Called for each message that will never be handled (the actor
      * failed, or was freed with messages queued after a failure): frees
      * what send() handed over. NULL: messages are dropped. */
@@ -260,9 +260,10 @@ COOP_API int coop_actor_ask(coop_actor *a, void *msg, int64_t deadline, void **r
 COOP_API void coop_actor_close(coop_actor *a);
 
 /* Close a, wait for its task to finish, and free it. Returns 0, or the
- * error that killed the actor. Freeing while other tasks are blocked in
- * send/ask on a is misuse. [checkpoint, but not cancellable: the actor
- * always ends first] [task] */
+ * error that killed the actor. Senders blocked on a full mailbox are woken
+ * with -EPIPE by the close; queued asks are answered before the actor ends.
+ * Using a after this call is a use after free. Aborts outside a task.
+ * [checkpoint, but not cancellable: the actor always ends first] [task] */
 COOP_API int coop_actor_free(coop_actor *a);
 
 /* a's name. [loop] */

@@ -23,37 +23,8 @@
 
 /* ---- op queues ---------------------------------------------------------- */
 
-static void opq_push(coop__chan_opq *q, coop__chan_op *o) {
-    o->next = NULL;
-    o->prev = q->last;
-    if (q->last)
-        q->last->next = o;
-    else
-        q->first = o;
-    q->last = o;
-    o->queue = q;
-}
-
-static void opq_remove(coop__chan_op *o) {
-    coop__chan_opq *q = o->queue;
-    if (!q) return;
-    if (o->prev)
-        o->prev->next = o->next;
-    else
-        q->first = o->next;
-    if (o->next)
-        o->next->prev = o->prev;
-    else
-        q->last = o->prev;
-    o->prev = o->next = NULL;
-    o->queue = NULL;
-}
-
-static size_t opq_count(const coop__chan_opq *q) {
-    size_t k = 0;
-    for (const coop__chan_op *o = q->first; o; o = o->next) k++;
-    return k;
-}
+static void opq_push(coop__chan_opq *q, coop__chan_op *o) { coop__wlist_push(q, &o->link); }
+static void opq_remove(coop__chan_op *o) { coop__wlink_remove(&o->link); }
 
 static void group_unlink(coop__chan_group *g) {
     for (size_t i = 0; i < g->n; i++) opq_remove(&g->ops[i]);
@@ -80,7 +51,7 @@ int coop__chan_group_park(coop__chan_group *g, const char *what) {
     for (size_t i = 0; i < g->n; i++) {
         coop__chan_op *o = &g->ops[i];
         o->group = g;
-        o->queue = NULL;
+        o->link.list = NULL;
         if (!o->chan) continue; /* a switched-off select case */
         opq_push(o->kind == COOP_CHAN_SEND ? &o->chan->senders : &o->chan->receivers, o);
     }
@@ -90,18 +61,18 @@ int coop__chan_group_park(coop__chan_group *g, const char *what) {
 }
 
 void coop__chan_wake_all(coop__chan_opq *q, int result) {
-    while (q->first) fire(q->first, result);
+    while (q->first) fire(coop__chan_op_of(q->first), result);
 }
 
 void coop__chan_wake_end(coop__chan_opq *q, const void *end, int result) {
     /* Restart after each fire: firing a group may unlink later ops too. */
-    coop__chan_op *o = q->first;
+    coop__chan_op *o = coop__chan_op_of(q->first);
     while (o) {
         if (o->end == end) {
             fire(o, result);
-            o = q->first;
+            o = coop__chan_op_of(q->first);
         } else {
-            o = o->next;
+            o = coop__chan_op_of(o->link.next);
         }
     }
 }
@@ -138,7 +109,7 @@ static void ring_pop(coop_chan *c, void *out) {
 
 static int try_send(coop_chan *c, const void *value) {
     if (COOP_UNLIKELY(c->closed || c->unreceivable)) return -EPIPE;
-    coop__chan_op *r = c->receivers.first;
+    coop__chan_op *r = coop__chan_op_of(c->receivers.first);
     if (r) {
         copy_elem(r->buf, value, c->elem_size);
         fire(r, 0);
@@ -152,7 +123,7 @@ static int try_send(coop_chan *c, const void *value) {
 }
 
 static int try_recv(coop_chan *c, void *out) {
-    coop__chan_op *s = c->senders.first;
+    coop__chan_op *s = coop__chan_op_of(c->senders.first);
     if (c->count) {
         ring_pop(c, out);
         if (s) {
@@ -237,7 +208,7 @@ int coop_chan_new(coop_chan **out, size_t elem_size, size_t capacity) {
 
 void coop_chan_free(coop_chan *c) {
     if (!c) return;
-    size_t waiting = opq_count(&c->senders) + opq_count(&c->receivers);
+    size_t waiting = coop__wlist_count(&c->senders) + coop__wlist_count(&c->receivers);
     if (waiting) coop__misuse("coop_chan_free: %zu task(s) still wait on the channel", waiting);
     if (c->tx_open || c->rx_open)
         coop__misuse("coop_chan_free: %u send end(s) and %u receive end(s) still open", c->tx_open,

@@ -20,18 +20,16 @@
 
 #include <stddef.h>
 #include "sched/park.h"
+#include "sync/waitq.h"
 
 typedef struct coop__chan_op coop__chan_op;
 typedef struct coop__chan_group coop__chan_group;
 
-typedef struct coop__chan_opq {
-    coop__chan_op *first; /* oldest blocked op */
-    coop__chan_op *last;  /* newest blocked op */
-} coop__chan_opq;
+/* A queue of blocked ops: the list of sync/waitq.h. */
+typedef coop__wlist coop__chan_opq;
 
 struct coop__chan_op {
-    coop__chan_op *prev, *next; /* links in queue */
-    coop__chan_opq *queue;      /* the queue holding it, NULL if unlinked */
+    coop__wlink link;           /* in the channel's senders or receivers */
     coop__chan_group *group;    /* the blocked task's group */
     coop_chan *chan;            /* the channel operated on */
     void *buf;                  /* SEND: the value (read only); RECV: the output */
@@ -39,6 +37,11 @@ struct coop__chan_op {
     int kind;                   /* COOP_CHAN_SEND or COOP_CHAN_RECV */
     int index;                  /* position in the group (select case index) */
 };
+
+/* The op of a link (NULL-safe). */
+static inline coop__chan_op *coop__chan_op_of(coop__wlink *l) {
+    return l ? (coop__chan_op *)(void *)((char *)l - offsetof(coop__chan_op, link)) : NULL;
+}
 
 struct coop__chan_group {
     coop__waiter w;      /* the one park record of the blocked task */

@@ -96,15 +96,19 @@ void coop__fiber_release(coop__fiber *f) {
 /* The first resume address of every new fiber (x86_64.S / aarch64.S). */
 void coop__fiber_entry(void);
 
-/* The frame layouts are described in x86_64.S and aarch64.S. */
+/* The frame layouts are described in x86_64.S and aarch64.S: the frame
+ * is FRAME_WORDS words at the top of the new stack, the saved stack
+ * pointer points at word FRAME_SP of it. */
 #if defined(__x86_64__)
 #define FRAME_WORDS 8
-#define FRAME_ENTRY 0   /* rbx */
-#define FRAME_ARG 2     /* r12 */
-#define FRAME_FPU 6     /* MXCSR | x87 control word << 32 */
-#define FRAME_RESUME 7  /* the return address slot */
+#define FRAME_SP 7      /* sp: the resume address; registers below it */
+#define FRAME_RESUME 7
+#define FRAME_ENTRY 6   /* rbx at sp-8 */
+#define FRAME_ARG 4     /* r12 at sp-24 */
+#define FRAME_FPU 0     /* MXCSR | x87 control word << 32, at sp-56 */
 #elif defined(__aarch64__)
 #define FRAME_WORDS 22
+#define FRAME_SP 0
 #define FRAME_ENTRY 0   /* x19 */
 #define FRAME_ARG 1     /* x20 */
 #define FRAME_FPU 20    /* FPCR */
@@ -135,7 +139,7 @@ void coop__fiber_prepare(coop__fiber *f, void *lo, void *top, void (*entry)(void
     frame[FRAME_ARG] = (uint64_t)(uintptr_t)arg;
     frame[FRAME_FPU] = current_fpu_control();
     frame[FRAME_RESUME] = (uint64_t)(uintptr_t)coop__fiber_entry;
-    f->sp = frame;
+    f->sp = frame + FRAME_SP;
 }
 
 #endif /* !COOP_SWITCH_UCONTEXT */

@@ -26,7 +26,8 @@ typedef struct coop__fiber {
     ucontext_t uc;           /* portable fallback: the whole saved context */
 #else
     void *sp;                /* saved stack pointer; registers and the resume
-                                address are pushed on the fiber's own stack */
+                                address are kept on the fiber's own stack
+                                (layouts: x86_64.S, aarch64.S) */
 #endif
     void *stack_lo;          /* lowest usable stack address (NULL: thread stack) */
     size_t stack_size;       /* usable bytes above stack_lo */

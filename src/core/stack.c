@@ -1,6 +1,7 @@
 /*
  * stack.c — task stacks: carved from large lazily committed mappings,
- * pooled per loop, guarded within a mapping budget, canaried beyond it.
+ * pooled per loop, guarded (guard regions, or mprotect within a mapping
+ * budget), canaried beyond the budget.
  *
  * A pool keeps one size class per distinct (page-rounded) size. A class
  * maps chunks of 16, 32, ... up to 1024 slots with one mmap each
@@ -11,9 +12,11 @@
  * L1 set; the extra page per slot pays for the gap, so every stack keeps at
  * least its requested size.
  *
- * Guard pages cost mappings: mprotect splits the chunk's VMA, about two
- * map entries per guard, and the kernel refuses more than vm.max_map_count
- * (65530 by default) per process. So guards are handed out from a
+ * Guard pages: on Linux 6.13+ a guard is a madvise(MADV_GUARD_INSTALL)
+ * guard region, which costs no mapping, so every stack gets one. Older
+ * kernels need mprotect, which splits the chunk's VMA (about two map
+ * entries per guard), and the kernel refuses more than vm.max_map_count
+ * (65530 by default) per process. So mprotect guards are handed out from a
  * process-wide budget (half of max_map_count); beyond it stacks are
  * unguarded and protected only by the zero canary band below lo, which
  * coop__stack_put and coop__stack_check verify (aborting with the owner's
@@ -23,7 +26,9 @@
  * (an overflow must have written it). See docs/guide/core-stacks.md.
  *
  * Reuse is LIFO from a "hot" list without any syscall; past a high-water
- * mark of pooled stacks the surplus is MADV_FREE'd onto a "cold" list.
+ * mark of pooled stacks the surplus is MADV_FREE'd onto a "cold" list, in
+ * batches of RELEASE_BATCH sorted by address so that neighbouring stacks
+ * (the usual case when many tasks end together) go in one madvise call.
  * Chunks are unmapped only when the pool is freed.
  *
  * A fault in a guard page is reported by a SIGSEGV handler on an alternate
@@ -50,6 +55,9 @@
 #ifdef COOP_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
+#ifdef COOP_VALGRIND
+#include <valgrind/memcheck.h>
+#endif
 
 #define STAGGER_LINES 16      /* distinct top offsets, 64 bytes apart */
 #define CANARY_BYTES 64       /* zero band below lo, checked on put */
@@ -57,7 +65,15 @@
 #define CHUNK_MAX_SLOTS 1024  /* chunks double up to this */
 #define CHUNK_MAX_BYTES ((size_t)1 << 30)
 #define HIGH_WATER_DEFAULT 64 /* pooled stacks kept hot per class */
+#define RELEASE_BATCH 32      /* surplus stacks released together */
 #define ALTSTACK_BYTES (64 * 1024)
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+
+/* What protects the page below a stack's canary band. */
+enum { GUARD_NONE, GUARD_MPROTECT, GUARD_REGION };
 
 typedef struct chunk chunk;
 typedef struct size_class size_class;
@@ -67,7 +83,7 @@ typedef struct slot {
     struct slot *next;   /* free-list link while pooled */
     const char *name;    /* owner's name for overflow reports, or NULL */
     chunk *owner;        /* the chunk this slot lives in */
-    unsigned char guarded; /* the page below the band is PROT_NONE */
+    unsigned char guarded; /* GUARD_NONE, GUARD_MPROTECT or GUARD_REGION */
     unsigned char in_use;  /* handed out and not put back */
 } slot;
 
@@ -89,6 +105,8 @@ struct size_class {
     size_t size;         /* usable bytes at least, a page multiple */
     slot *hot;           /* pooled stacks, LIFO, never released */
     unsigned nhot;       /* length of hot */
+    slot *pending;       /* surplus pooled stacks, not released yet */
+    unsigned npending;   /* length of pending, < RELEASE_BATCH */
     slot *cold;          /* pooled stacks released with MADV_FREE */
     chunk *fresh;        /* newest chunk (may have never-used slots) */
     unsigned nslots;     /* slots mapped for this class */
@@ -108,7 +126,9 @@ static size_t page_size;
 static atomic_long guard_vmas_used;   /* map entries spent on guards */
 static atomic_long guard_vmas_limit;  /* the budget for them */
 static long guard_vmas_default;       /* half of vm.max_map_count */
-static int madv_release = MADV_FREE;  /* MADV_DONTNEED on pre-4.5 kernels */
+static atomic_int madv_release = MADV_FREE; /* MADV_DONTNEED on pre-4.5 kernels */
+static int guard_regions_work;        /* the kernel has MADV_GUARD_INSTALL */
+static atomic_int guard_regions_used; /* new guards are guard regions */
 static struct sigaction previous_segv; /* chained for faults not ours */
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -134,8 +154,26 @@ static long read_max_map_count(void) {
     return n;
 }
 
+/* Whether madvise(MADV_GUARD_INSTALL) really guards: a kernel without it
+ * says EINVAL, but an emulator (qemu-user) may accept and ignore unknown
+ * advice, so check that the kernel itself now refuses to read the page. */
+static int probe_guard_regions(void) {
+    char *p = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 0;
+    int works = 0, fds[2];
+    if (madvise(p, page_size, MADV_GUARD_INSTALL) == 0 && pipe2(fds, O_CLOEXEC) == 0) {
+        works = write(fds[1], p, 1) < 0 && errno == EFAULT;
+        close(fds[0]);
+        close(fds[1]);
+    }
+    munmap(p, 2 * page_size);
+    return works;
+}
+
 static void init_process(void) {
     page_size = (size_t)sysconf(_SC_PAGESIZE);
+    guard_regions_work = probe_guard_regions();
+    atomic_store(&guard_regions_used, guard_regions_work);
     guard_vmas_default = read_max_map_count() / 2;
     atomic_store(&guard_vmas_limit, guard_vmas_default);
     struct sigaction sa;
@@ -152,6 +190,12 @@ void coop__stack_set_guard_budget(long vmas) {
 }
 
 long coop__stack_guard_budget_used(void) { return atomic_load(&guard_vmas_used); }
+
+int coop__stack_use_guard_regions(int enable) {
+    pthread_once(&init_once, init_process);
+    atomic_store(&guard_regions_used, enable && guard_regions_work);
+    return atomic_load(&guard_regions_used);
+}
 
 /* Reserve the map entries one guard page costs; 0 if over budget. */
 static int reserve_guard(void) {
@@ -250,8 +294,12 @@ static void thread_altstack_install(void) {
 
 static void thread_altstack_remove(void) {
     if (!thread_altstack) return;
-    stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
-    sigaltstack(&ss, NULL);
+    stack_t cur;
+    /* Disable it only if it is still ours (not replaced meanwhile). */
+    if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == thread_altstack) {
+        stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+        sigaltstack(&ss, NULL);
+    }
     munmap(thread_altstack, ALTSTACK_BYTES);
     thread_altstack = NULL;
 }
@@ -285,7 +333,7 @@ void coop__stack_pool_free(coop__stack_pool *pool) {
     while (c) {
         chunk *next = c->next;
         long guards = 0;
-        for (unsigned i = 0; i < c->used; i++) guards += c->slots[i].guarded;
+        for (unsigned i = 0; i < c->used; i++) guards += c->slots[i].guarded == GUARD_MPROTECT;
         release_guards(guards);
         munmap(c->base, c->nslots * c->slot_bytes);
         coop__free(c);
@@ -365,11 +413,18 @@ static char *slot_start(const slot *s) {
     return c->base + (size_t)(s - c->slots) * c->slot_bytes;
 }
 
-/* First hand-out of a slot: place its guard page if the budget allows. */
+/* First hand-out of a slot: place its guard page — a guard region, or an
+ * mprotect'd page if the budget allows. */
 static void slot_first_use(coop__stack_pool *pool, slot *s) {
+    if (atomic_load_explicit(&guard_regions_used, memory_order_relaxed) &&
+        madvise(slot_start(s), page_size, MADV_GUARD_INSTALL) == 0) {
+        s->guarded = GUARD_REGION;
+        pool->stats.guarded++;
+        return;
+    }
     if (reserve_guard()) {
         if (mprotect(slot_start(s), page_size, PROT_NONE) == 0) {
-            s->guarded = 1;
+            s->guarded = GUARD_MPROTECT;
             pool->stats.guarded++;
             return;
         }
@@ -391,6 +446,9 @@ int coop__stack_get(coop__stack_pool *pool, size_t size, coop__stack *out) {
     if (COOP_LIKELY(s)) {
         k->hot = s->next;
         k->nhot--;
+    } else if ((s = k->pending) != NULL) {
+        k->pending = s->next;
+        k->npending--;
     } else if ((s = k->cold) != NULL) {
         k->cold = s->next;
     } else {
@@ -425,6 +483,11 @@ static int canary_intact(const slot *s) {
     const uint64_t *band = (const uint64_t *)(slot_start(s) + page_size);
     unsigned char resident = 1;
     if (mincore((void *)band, 1, &resident) == 0 && !(resident & 1)) return 1;
+#ifdef COOP_VALGRIND
+    /* Frames of an overflow that returned left the band "below the stack
+     * pointer" for memcheck: reading it is what we mean to do. */
+    VALGRIND_MAKE_MEM_DEFINED(band, CANARY_BYTES);
+#endif
     uint64_t any = 0;
     for (size_t i = 0; i < CANARY_BYTES / sizeof *band; i++) any |= band[i];
     return any == 0;
@@ -468,6 +531,51 @@ static void asan_unpoison_used(char *start, size_t len) {
 }
 #endif
 
+static int by_address(const void *a, const void *b) {
+    uintptr_t x = (uintptr_t)slot_start(*(slot *const *)a);
+    uintptr_t y = (uintptr_t)slot_start(*(slot *const *)b);
+    return (x > y) - (x < y);
+}
+
+/* Let the kernel take back the pages of [start, start + len) when it needs
+ * them (MADV_FREE costs nothing until then; pre-4.5 kernels only have
+ * MADV_DONTNEED). */
+static void release_range(coop__stack_pool *pool, char *start, size_t len) {
+    int advice = atomic_load_explicit(&madv_release, memory_order_relaxed);
+    if (madvise(start, len, advice) != 0 && errno == EINVAL && advice == MADV_FREE) {
+        atomic_store_explicit(&madv_release, MADV_DONTNEED, memory_order_relaxed);
+        madvise(start, len, MADV_DONTNEED);
+    }
+    pool->stats.release_calls++;
+}
+
+/* Release the pending surplus of k and move it to the cold list. Runs of
+ * neighbouring slots go in one call; the guard pages between them are in
+ * the range, which leaves them guards (MADV_FREE neither changes their
+ * protection nor removes guard regions). */
+static void release_pending(coop__stack_pool *pool, size_class *k) {
+    slot *batch[RELEASE_BATCH];
+    unsigned n = 0;
+    for (slot *s = k->pending; s && n < RELEASE_BATCH; s = s->next) batch[n++] = s;
+    qsort(batch, n, sizeof *batch, by_address);
+    size_t slot_bytes = page_size + k->size + page_size;
+    for (unsigned i = 0; i < n;) {
+        char *start = slot_start(batch[i]) + page_size;
+        char *end = slot_start(batch[i]) + slot_bytes;
+        unsigned j = i + 1;
+        while (j < n && slot_start(batch[j]) == end) end = slot_start(batch[j++]) + slot_bytes;
+        release_range(pool, start, (size_t)(end - start));
+        i = j;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        batch[i]->next = k->cold;
+        k->cold = batch[i];
+    }
+    pool->stats.released += n;
+    k->pending = NULL;
+    k->npending = 0;
+}
+
 void coop__stack_put(coop__stack_pool *pool, coop__stack *s) {
     slot *sl = s->meta;
     if (COOP_UNLIKELY(!sl || !sl->in_use))
@@ -487,17 +595,10 @@ void coop__stack_put(coop__stack_pool *pool, coop__stack *s) {
         k->nhot++;
         return;
     }
-    /* Over the high-water mark: let the kernel take the pages back when it
-     * needs them (MADV_FREE is free until then). */
-    char *start = slot_start(sl) + page_size;
-    size_t len = sl->owner->slot_bytes - page_size;
-    if (madvise(start, len, madv_release) != 0 && madv_release == MADV_FREE) {
-        madv_release = MADV_DONTNEED;
-        madvise(start, len, madv_release);
-    }
-    pool->stats.released++;
-    sl->next = k->cold;
-    k->cold = sl;
+    /* Over the high-water mark: the surplus is released in batches. */
+    sl->next = k->pending;
+    k->pending = sl;
+    if (++k->npending == RELEASE_BATCH) release_pending(pool, k);
 }
 
 void coop__stack_set_name(const coop__stack *s, const char *name) {

@@ -4,10 +4,10 @@
  * The scheduler asks for a stack of a given usable size and gets [lo, hi).
  * It places its task record at the top of the stack (so a parked task costs
  * one touched page), and names the stack so that the overflow handler can
- * say whose stack overflowed. The pool, guard pages within the mapping
- * budget, the SIGSEGV handler on an alternate stack, MADV_FREE of excess
- * pooled stacks and the staggering of stack tops are all behind this
- * interface.
+ * say whose stack overflowed. The pool, guard pages (guard regions, or
+ * mprotect within the mapping budget and a canary beyond it), the SIGSEGV
+ * handler on an alternate stack, MADV_FREE of excess pooled stacks and the
+ * staggering of stack tops are all behind this interface (stack.c).
  */
 #ifndef COOP_CORE_STACK_H
 #define COOP_CORE_STACK_H
@@ -51,14 +51,16 @@ typedef struct coop__stack_stats {
     unsigned long maps;      /* chunk mappings made (mmap calls) */
     unsigned long guarded;   /* stacks given a guard page (mprotect calls) */
     unsigned long unguarded; /* stacks handed out without one (over budget) */
-    unsigned long released;  /* puts over the high-water mark (madvise calls) */
+    unsigned long released;  /* pooled stacks released with MADV_FREE */
+    unsigned long release_calls; /* madvise calls that released them */
     unsigned long live;      /* stacks handed out and not yet put back */
     unsigned long pooled;    /* carved stacks waiting in the pool */
 } coop__stack_stats;
 void coop__stack_pool_stats(const coop__stack_pool *pool, coop__stack_stats *out);
 
 /* Pooled stacks kept ready per size class before the surplus is released
- * with MADV_FREE (default 64). */
+ * with MADV_FREE (default 64). The surplus is released 32 stacks at a time,
+ * so up to 31 more stay resident until the next batch. */
 void coop__stack_pool_set_high_water(coop__stack_pool *pool, unsigned n);
 
 /* The process-wide budget of memory map entries that guard pages may use
@@ -67,5 +69,11 @@ void coop__stack_pool_set_high_water(coop__stack_pool *pool, unsigned n);
 void coop__stack_set_guard_budget(long vmas);
 /* Map entries currently spent on guard pages, process-wide. */
 long coop__stack_guard_budget_used(void);
+
+/* Whether stacks carved from now on get madvise(MADV_GUARD_INSTALL) guard
+ * regions (Linux 6.13+; they cost no map entry, so no budget applies)
+ * instead of mprotect guards. On by default where the kernel has them;
+ * returns whether they are now in use. For tests. */
+int coop__stack_use_guard_regions(int enable);
 
 #endif

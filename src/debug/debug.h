@@ -38,4 +38,13 @@ typedef struct coop__watch {
  * else 0 (and *st is untouched). [any thread] */
 int coop__watch_stats(coop__loop *l, coop_loop_stats *st);
 
+/* Lifecycle hook for the scheduler (not yet called: see the offload
+ * report). begin, on the loop's thread once the loop is current: watch it
+ * if COOP_SLOW_MS is set to a positive number of milliseconds (the
+ * watchdog then needs no code in the program). end, on the loop's thread
+ * before the loop's memory is released: stop watching it (so forgetting
+ * coop_watchdog_stop cannot leave the monitor reading a freed loop). */
+void coop__watchdog_loop_begin(coop__loop *l);
+void coop__watchdog_loop_end(coop__loop *l);
+
 #endif

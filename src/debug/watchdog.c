@@ -57,7 +57,8 @@ static int64_t mono_ns(void) {
 
 static struct {
     pthread_mutex_t mu;        /* guards everything here and every watch */
-    pthread_cond_t cv;         /* wakes the monitor early (stop, new threshold) */
+    pthread_cond_t cv;         /* wakes the monitor early (stop, new threshold);
+                                  on CLOCK_MONOTONIC (set up once in warm_up) */
     coop__list watches;        /* watch records */
     int initialised;           /* watches has been initialised */
     int nwatches;              /* length of watches */
@@ -66,7 +67,7 @@ static struct {
     pthread_t monitor;         /* its id */
     coop_slow_fn reporter;     /* NULL: print to stderr */
     void *reporter_arg;        /* its argument */
-} reg = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} reg = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* The one capture in flight (the monitor serialises captures). */
 static struct {
@@ -262,6 +263,13 @@ static int64_t env_threshold(void) {
 }
 
 static void warm_up(void) {
+    /* The monitor's timed wait counts in CLOCK_MONOTONIC (a condition
+     * variable's default clock is CLOCK_REALTIME, which jumps). */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&reg.cv, &ca);
+    pthread_condattr_destroy(&ca);
     /* The first backtrace() loads libgcc's unwinder (dlopen, malloc):
      * do it here, never in the signal handler. */
     void *frames[2];
@@ -331,9 +339,7 @@ int coop_watchdog_start(int64_t threshold_ns) {
     return 0;
 }
 
-void coop_watchdog_stop(void) {
-    coop__loop *l = coop__loop_get();
-    if (!l) return;
+static void unwatch(coop__loop *l) {
     pthread_mutex_lock(&reg.mu);
     coop__watch *w = reg.initialised ? find(l) : NULL;
     if (!w) {
@@ -354,6 +360,23 @@ void coop_watchdog_stop(void) {
     pthread_mutex_unlock(&reg.mu);
     if (free_now) coop__free(w);
     if (join) pthread_join(monitor, NULL);
+}
+
+void coop_watchdog_stop(void) {
+    coop__loop *l = coop__loop_get();
+    if (l) unwatch(l);
+}
+
+/* ---- the scheduler's optional lifecycle hook ------------------------- */
+
+void coop__watchdog_loop_begin(coop__loop *l) {
+    (void)l; /* l is the calling thread's loop */
+    const char *s = getenv("COOP_SLOW_MS");
+    if (s && *s && env_threshold() > 0) coop_watchdog_start(COOP_WATCHDOG_DEFAULT);
+}
+
+void coop__watchdog_loop_end(coop__loop *l) {
+    unwatch(l);
 }
 
 int coop__watch_stats(coop__loop *l, coop_loop_stats *st) {

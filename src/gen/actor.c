@@ -11,16 +11,18 @@
  * ask that times out or is cancelled while its entry is queued turns the
  * entry into a tombstone (the message is never handled), and one that
  * leaves while its message is being handled is detached, so the actor
- * never writes into a stack frame that is gone. Not done: a channel-based
- * mailbox (chan/ had not landed); priorities; selective receive.
+ * never writes into a stack frame that is gone. Why not a coop_chan: a
+ * channel cannot take back a queued element, and that is what makes a
+ * timed-out ask leave no trace with its record on the asker's stack (no
+ * allocation per ask). Not done: priorities, selective receive.
  */
-#include <errno.h>
-#include <string.h>
 #include "coop.h"
 #include "sched/park.h"
 #include "util/alloc.h"
 #include "util/list.h"
 #include "util/misuse.h"
+#include <errno.h>
+#include <string.h>
 
 #define DEFAULT_CAPACITY 64
 
@@ -51,23 +53,23 @@ struct ask_rec {
 };
 
 typedef struct sender {
-    coop__waiter w;    /* parked here while the mailbox is full */
-    coop__list link;   /* in actor->senders */
-    void *msg;         /* what to queue */
-    ask_rec *ask;      /* or NULL */
+    coop__waiter w;  /* parked here while the mailbox is full */
+    coop__list link; /* in actor->senders */
+    void *msg;       /* what to queue */
+    ask_rec *ask;    /* or NULL */
 } sender;
 
 struct coop_actor {
-    coop_actor_opts opts;   /* copied at creation (name points to name[]) */
-    char name[32];          /* the actor's name */
-    entry *ring;            /* capacity entries */
+    coop_actor_opts opts;    /* copied at creation (name points to name[]) */
+    char name[32];           /* the actor's name */
+    entry *ring;             /* capacity entries */
     size_t cap, head, count; /* ring geometry: count entries from head */
-    coop__list senders;     /* blocked senders, FIFO */
-    coop__waiter *recv_w;   /* the actor parked for mail, or NULL */
-    ask_rec *current;       /* the ask whose message is being handled, or NULL */
-    coop_task_id task;      /* the actor's task (joined by coop_actor_free) */
-    int closed;             /* no more sends */
-    int failed;             /* the error that killed it, or 0 */
+    coop__list senders;      /* blocked senders, FIFO */
+    coop__waiter *recv_w;    /* the actor parked for mail, or NULL */
+    ask_rec *current;        /* the ask whose message is being handled, or NULL */
+    coop_task_id task;       /* the actor's task (joined by coop_actor_free) */
+    int closed;              /* no more sends */
+    int failed;              /* the error that killed it, or 0 */
 };
 
 void coop_actor_opts_init(coop_actor_opts *o) {
@@ -146,7 +148,9 @@ static void ask_abandon(ask_rec *k) {
     k->parked = 0;
 }
 
-static void ask_on_cancel(coop__waiter *w) { ask_abandon(COOP_CONTAINER_OF(w, ask_rec, w)); }
+static void ask_on_cancel(coop__waiter *w) {
+    ask_abandon(COOP_CONTAINER_OF(w, ask_rec, w));
+}
 
 static void sender_on_cancel(coop__waiter *w) {
     coop__list_remove(&COOP_CONTAINER_OF(w, sender, w)->link);
@@ -323,11 +327,14 @@ int coop_actor_free(coop_actor *a) {
     int result = 0;
     int r = coop_join(a->task, &result);
     coop_scope_exit(&s);
-    if (r < 0) coop__misuse("coop_actor_free('%s'): joining the actor failed: %s", a->name,
-                            coop_strerror(r));
+    if (r < 0)
+        coop__misuse("coop_actor_free('%s'): joining the actor failed: %s", a->name,
+                     coop_strerror(r));
     coop__free(a->ring);
     coop__free(a);
     return result;
 }
 
-const char *coop_actor_name(const coop_actor *a) { return a ? a->name : NULL; }
+const char *coop_actor_name(const coop_actor *a) {
+    return a ? a->name : NULL;
+}

@@ -9,9 +9,9 @@
  * Not done here: the scheduler's own pool is not shared (park.h does not
  * expose it); the cost is one more pool per thread that uses coroutines.
  */
-#include <errno.h>
 #include "gen/coro.h"
 #include "util/misuse.h"
+#include <errno.h>
 
 _Thread_local coop__coro_tls coop__coro_state;
 #define tls coop__coro_state

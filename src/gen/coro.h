@@ -17,11 +17,11 @@
 #ifndef COOP_GEN_CORO_H
 #define COOP_GEN_CORO_H
 
-#include <stddef.h>
-#include <stdint.h>
 #include "core/fiber.h"
 #include "core/stack.h"
 #include "sched/park.h"
+#include <stddef.h>
+#include <stdint.h>
 
 enum coop__coro_kind {
     COOP__CORO_GEN = 1,      /* a generator (struct coop_gen) */
@@ -68,7 +68,9 @@ static inline coop__ctx coop__coro_ctx(void) {
 }
 
 /* A per-thread address identifying the calling thread. */
-static inline const void *coop__coro_thread_tag(void) { return &coop__coro_state; }
+static inline const void *coop__coro_thread_tag(void) {
+    return &coop__coro_state;
+}
 
 /* The stack pointer (without forcing a frame pointer, as
  * __builtin_frame_address would). */

@@ -13,12 +13,12 @@
  * nest (a body may resume another generator) and may be resumed by
  * different tasks at different times (never while RUNNING: -EBUSY).
  */
-#include <errno.h>
 #include "coop.h"
 #include "gen/coro.h"
 #include "gen/gen_internal.h"
 #include "util/alloc.h"
 #include "util/misuse.h"
+#include <errno.h>
 
 enum gen_state {
     GEN_NEW = 0,       /* created, body not entered yet */
@@ -115,13 +115,16 @@ static int check(const coop_gen *g) {
 
 int coop_gen_send(coop_gen *g, void *in, void **value) {
     /* fast path: a suspended generator of this thread */
-    if (COOP_LIKELY(g && g->state == GEN_SUSPENDED && g->coro.thread_tag == coop__coro_thread_tag()))
+    if (COOP_LIKELY(g && g->state == GEN_SUSPENDED &&
+                    g->coro.thread_tag == coop__coro_thread_tag()))
         return run(g, in, 0, value);
     int r = check(g);
     return r < 0 ? r : resume(g, in, 0, value);
 }
 
-int coop_gen_next(coop_gen *g, void **value) { return coop_gen_send(g, NULL, value); }
+int coop_gen_next(coop_gen *g, void **value) {
+    return coop_gen_send(g, NULL, value);
+}
 
 int coop_gen_throw(coop_gen *g, int err, void **value) {
     int r = check(g);
@@ -201,7 +204,9 @@ int coop_gen_yield_from(coop_gen *g, coop_gen *sub, void **result) {
     }
 }
 
-int coop_gen_done(const coop_gen *g) { return g && g->state == GEN_DONE; }
+int coop_gen_done(const coop_gen *g) {
+    return g && g->state == GEN_DONE;
+}
 
 /* ---- for greenlet.c: a greenlet group rooted in a generator body ------- */
 

@@ -7,19 +7,21 @@
  * without a parent (a task's own code, or a generator's body) is adopted
  * as the group's root: a coop_greenlet with no stack whose fiber is that
  * context's fiber. All switches stay within a group, hence within one task,
- * and every switch goes through transfer(), which moves the context's
- * fiber/coroutine pair (coro.h) so that a greenlet that parks parks its
- * task and is resumed itself. A dead greenlet's stack is given back by
+ * and every switch (the fast path of coop_greenlet_switch, or transfer())
+ * moves the context's fiber/coroutine pair (coro.h) so that a greenlet that
+ * parks parks its task and is resumed itself. The fast path finds the
+ * running greenlet through a per-thread hint that it trusts only if the
+ * stack pointer lies within that greenlet's stack. A dead greenlet's stack is given back by
  * whichever greenlet runs next (reap): it cannot be freed while in use.
  * Lifetime: each greenlet holds a reference on its parent; a root lives
  * while its group has greenlets, and is dropped (un-adopted) with the last.
  */
-#include <errno.h>
 #include "coop.h"
 #include "gen/coro.h"
 #include "gen/gen_internal.h"
 #include "util/alloc.h"
 #include "util/misuse.h"
+#include <errno.h>
 
 enum gl_state {
     GL_NEW = 0,   /* created, never switched to */
@@ -28,23 +30,23 @@ enum gl_state {
 };
 
 struct coop_greenlet {
-    coop__coro coro;        /* stack and fiber; first member: *ctx.coro points here */
-    coop__fiber *fiber;     /* the fiber to switch to: &coro.fiber, or a root's home fiber */
-    void *ctx_coro;         /* *ctx.coro while it runs: itself, or a root's home coroutine */
-    coop_greenlet_fn fn;    /* the body (NULL for a root) */
-    coop_greenlet *parent;  /* receives control when it dies; referenced; NULL for a root */
-    coop_greenlet *root;    /* the group's root (a root points to itself) */
-    coop__ctx home;         /* the context the group lives in (copied from the root) */
-    uintptr_t stack_lo;     /* bounds of the stack it runs on, copied (not read */
-    size_t stack_size;      /* through fiber) so the fast path never follows a stale pointer */
-    coop_greenlet *zombie;  /* root only: a dead greenlet whose stack awaits release */
-    int state;              /* enum gl_state */
-    int is_root;            /* 1 for a group's root */
-    int user_freed;         /* coop_greenlet_free was called */
-    unsigned refs;          /* the user's handle + children that name it as parent */
-    int in_err;             /* switch -> target: 0, or the error thrown in */
-    void *in_value;         /* switch -> target: the value passed */
-    void **received;        /* where its pending fast-path switch stores what arrives */
+    coop__coro coro;       /* stack and fiber; first member: *ctx.coro points here */
+    coop__fiber *fiber;    /* the fiber to switch to: &coro.fiber, or a root's home fiber */
+    void *ctx_coro;        /* *ctx.coro while it runs: itself, or a root's home coroutine */
+    coop_greenlet_fn fn;   /* the body (NULL for a root) */
+    coop_greenlet *parent; /* receives control when it dies; referenced; NULL for a root */
+    coop_greenlet *root;   /* the group's root (a root points to itself) */
+    coop__ctx home;        /* the context the group lives in (copied from the root) */
+    uintptr_t stack_lo;    /* bounds of the stack it runs on, copied (not read */
+    size_t stack_size;     /* through fiber) so the fast path never follows a stale pointer */
+    coop_greenlet *zombie; /* root only: a dead greenlet whose stack awaits release */
+    int state;             /* enum gl_state */
+    int is_root;           /* 1 for a group's root */
+    int user_freed;        /* coop_greenlet_free was called */
+    unsigned refs;         /* the user's handle + children that name it as parent */
+    int in_err;            /* switch -> target: 0, or the error thrown in */
+    void *in_value;        /* switch -> target: the value passed */
+    void **received;       /* where its pending fast-path switch stores what arrives */
 };
 
 /* The greenlet running in ctx, or NULL if ctx has no group. */
@@ -63,12 +65,22 @@ static inline int running_on(const coop_greenlet *g) {
     return coop__coro_sp() - g->stack_lo < g->stack_size;
 }
 
+/* Give g's stack back. Its bounds are cleared too, so that a stale hint to
+ * g can never pass running_on() when the stack is reused by another
+ * coroutine. */
+static void release_stack(coop_greenlet *g) {
+    coop__coro_release(&g->coro);
+    g->stack_lo = 0;
+    g->stack_size = 0;
+    if (hint == g) hint = NULL;
+}
+
 /* Give back the stack of the greenlet that died last (we are off it now). */
 static inline void reap(coop_greenlet *root) {
     coop_greenlet *z = root->zombie;
     if (COOP_UNLIKELY(z != NULL)) {
         root->zombie = NULL;
-        coop__coro_release(&z->coro);
+        release_stack(z);
     }
 }
 
@@ -81,7 +93,7 @@ static coop_greenlet *resolve(coop_greenlet *t, int err) {
             t = t->parent;
         } else if (t->state == GL_NEW && err < 0) {
             t->state = GL_DEAD;
-            coop__coro_release(&t->coro);
+            release_stack(t);
             t = t->parent;
         } else {
             return t;
@@ -91,8 +103,8 @@ static coop_greenlet *resolve(coop_greenlet *t, int err) {
 
 /* Switch from cur (running in ctx) to target, delivering value or err, and
  * return what is delivered to cur when it runs again. */
-static int transfer(coop__ctx ctx, coop_greenlet *cur, coop_greenlet *target, void *value,
-                    int err, void **received) {
+static int transfer(coop__ctx ctx, coop_greenlet *cur, coop_greenlet *target, void *value, int err,
+                    void **received) {
     target = resolve(target, err);
     if (target == cur) {
         if (err < 0) return err;
@@ -168,8 +180,7 @@ static void unref(coop_greenlet *g) {
         if (g->is_root) {
             root_drop(g);
         } else {
-            if (hint == g) hint = NULL;
-            coop__coro_release(&g->coro);
+            release_stack(g);
             coop__free(g);
         }
         g = parent;
@@ -184,15 +195,15 @@ int coop_greenlet_new(coop_greenlet **out, coop_greenlet_fn fn, coop_greenlet *p
     if (parent && (!cur || parent->root != cur->root)) return -EPERM;
     coop_greenlet *g = coop__calloc(1, sizeof *g);
     if (!g) return -ENOMEM;
-    int r = coop__coro_init(&g->coro, COOP__CORO_GREENLET, stack_size, greenlet_entry, g,
-                            "greenlet");
+    int r =
+        coop__coro_init(&g->coro, COOP__CORO_GREENLET, stack_size, greenlet_entry, g, "greenlet");
     if (r < 0) {
         coop__free(g);
         return r;
     }
     if (!parent) {
         if (!cur && !(cur = root_new(ctx))) {
-            coop__coro_release(&g->coro);
+            release_stack(g);
             coop__free(g);
             return -ENOMEM;
         }
@@ -253,13 +264,21 @@ int coop_greenlet_throw(coop_greenlet *target, int err, void **received) {
     return switch_checked(target, NULL, err, received);
 }
 
-coop_greenlet *coop_greenlet_current(void) { return current_of(coop__coro_ctx()); }
+coop_greenlet *coop_greenlet_current(void) {
+    return current_of(coop__coro_ctx());
+}
 
-coop_greenlet *coop_greenlet_parent(const coop_greenlet *g) { return g ? g->parent : NULL; }
+coop_greenlet *coop_greenlet_parent(const coop_greenlet *g) {
+    return g ? g->parent : NULL;
+}
 
-int coop_greenlet_dead(const coop_greenlet *g) { return g && g->state == GL_DEAD; }
+int coop_greenlet_dead(const coop_greenlet *g) {
+    return g && g->state == GL_DEAD;
+}
 
-int coop_greenlet_started(const coop_greenlet *g) { return g && g->state != GL_NEW; }
+int coop_greenlet_started(const coop_greenlet *g) {
+    return g && g->state != GL_NEW;
+}
 
 int coop_greenlet_free(coop_greenlet *g) {
     if (!g) return 0;
@@ -283,13 +302,13 @@ int coop_greenlet_free(coop_greenlet *g) {
         if (g->state != GL_DEAD) { /* it switched away instead of dying */
             r = -EPROTO;
             g->state = GL_DEAD;
-            coop__coro_release(&g->coro);
+            release_stack(g);
         } else if (r == COOP_GREENLET_EXIT) {
             r = 0;
         }
     } else if (g->state == GL_NEW) {
         g->state = GL_DEAD;
-        coop__coro_release(&g->coro);
+        release_stack(g);
     }
     g->user_freed = 1;
     unref(g);

@@ -51,14 +51,21 @@ typedef struct job {
     int detached;              /* caller left; the result goes to cleanup (under mu) */
     int heap;                  /* record allocated (COOP_OFFLOAD_DETACH) */
     int delivered;             /* the completion post ran (loop thread only) */
-    int cancel;                /* CANCEL_* outcome of on_cancel (loop thread only) */
     coop_work_cleanup cleanup; /* for a detached job */
     coop_pool *pool;           /* owning pool */
     coop__loop *loop;          /* the caller's loop, where completion is posted */
     coop__post post;           /* completion notice, posted by the worker */
-    coop__waiter w;            /* the task's waiter while it waits */
     coop__waiter *parked;      /* waiter the task is parked on now, or NULL */
 } job;
+
+/* The calling task's side of a wait, always on its stack: a detached heap
+ * job may be freed by its worker as soon as on_cancel has detached it, so
+ * nothing the scheduler or the task touches afterwards may live in it. */
+typedef struct caller {
+    coop__waiter w; /* parked on */
+    job *j;         /* the job */
+    int cancel;     /* CANCEL_* decided by on_cancel */
+} caller;
 
 /* ---- built-in pools -------------------------------------------------- */
 
@@ -133,9 +140,26 @@ static void promote_waiting(coop_pool *p) {
     p->nqueued++;
 }
 
+/* coop__loop_post still reads the loop after it has published the node
+ * (to write the wake-up fd), and the completion may let the loop finish
+ * and free itself. So a worker posts holding one of these locks (chosen by
+ * loop address), and the completion takes that lock once before anything
+ * else: the poster is out of coop__loop_post before the loop can end.
+ * Striped so that unrelated loops rarely share a lock. */
+#define L4(x) x, x, x, x
+static pthread_mutex_t post_locks[16] = {L4(PTHREAD_MUTEX_INITIALIZER), L4(PTHREAD_MUTEX_INITIALIZER),
+                                         L4(PTHREAD_MUTEX_INITIALIZER), L4(PTHREAD_MUTEX_INITIALIZER)};
+#undef L4
+
+static pthread_mutex_t *post_lock(const coop__loop *l) {
+    return &post_locks[((uintptr_t)l >> 6) % 16];
+}
+
 /* Called on the loop when the completion post of a job runs. */
 static void job_delivered(coop__post *post) {
     job *j = COOP_CONTAINER_OF(post, job, post);
+    pthread_mutex_lock(post_lock(j->loop)); /* the worker has left coop__loop_post */
+    pthread_mutex_unlock(post_lock(j->loop));
     if (j->detached) {
         /* Detached after the job had finished: the result comes here. */
         j->cleanup(j->arg, j->result);
@@ -189,7 +213,9 @@ static void *worker_main(void *arg) {
         /* From here the task may return (and j vanish) as soon as the post
          * has run: j is not touched again. The task holds the loop, so the
          * post cannot fail with -ESHUTDOWN. */
+        pthread_mutex_lock(post_lock(l));
         int rc = coop__loop_post(l, &j->post);
+        pthread_mutex_unlock(post_lock(l));
         if (rc < 0) coop__fatal("coop_pool_call: completion post failed (%d)", rc);
         pthread_mutex_lock(&p->mu);
     }
@@ -357,9 +383,9 @@ static int cancel_job(job *j) {
 }
 
 static void job_on_cancel(coop__waiter *w) {
-    job *j = COOP_CONTAINER_OF(w, job, w);
-    j->parked = NULL;
-    j->cancel = cancel_job(j);
+    caller *c = COOP_CONTAINER_OF(w, caller, w);
+    c->j->parked = NULL;
+    c->cancel = cancel_job(c->j); /* after this, a detached j may be gone */
 }
 
 /* Wait until the completion post has run. The park has no on_cancel, so
@@ -397,8 +423,8 @@ int coop_pool_call(coop_pool *pool, coop_work_fn fn, void *arg, intptr_t *result
     j->pool = p;
     j->loop = l;
     j->post.fn = job_delivered;
-    j->w.on_cancel = job_on_cancel;
-    j->w.what = "coop_pool_call";
+    caller c = {.w = {.on_cancel = job_on_cancel, .what = "coop_pool_call"}, .j = j,
+                .cancel = CANCEL_NONE};
 
     pthread_mutex_lock(&p->mu);
     int full = (int)p->nqueued >= p->queue_limit;
@@ -432,26 +458,27 @@ int coop_pool_call(coop_pool *pool, coop_work_fn fn, void *arg, intptr_t *result
     }
 
     coop__loop_hold(l);
-    j->parked = &j->w;
-    int r = coop__park(&j->w);
-    j->parked = NULL;
-    if (r < 0 && j->cancel == CANCEL_NONE && !j->delivered) {
+    j->parked = &c.w;
+    int r = coop__park(&c.w);
+    if (r < 0 && c.cancel == CANCEL_NONE) {
         /* Cancelled without on_cancel (the park returned before parking). */
-        j->cancel = cancel_job(j);
+        j->parked = NULL;
+        c.cancel = cancel_job(j);
     }
-    if (r >= 0 || j->cancel == CANCEL_NONE) {
+    if (r >= 0) {
         /* Completed: the post unparked us (the result stands). */
         if (result) *result = j->result;
         coop__loop_release(l);
         if (j->heap) coop__free(j);
         return 0;
     }
-    switch (j->cancel) {
+    switch (c.cancel) {
     case CANCEL_REMOVED:
         if (j->heap) coop__free(j);
         break;
     case CANCEL_DETACHED:
-        /* The worker (or the pending post) now owns j and calls cleanup. */
+        /* The worker (or the pending post) now owns j and calls cleanup:
+         * j must not be touched any more. */
         break;
     default: /* CANCEL_WAIT: fn is running or done; wait for it, shielded */
         wait_delivered_shielded(j);

@@ -21,9 +21,11 @@
  * A pool belongs to the loop that created it; its sockets are waited on
  * through that loop (coop_read/coop_write). A worker that dies mid-job
  * fails that job with -ECHILD and is reaped; cancellation SIGKILLs the
- * worker. Reaping uses a blocking waitpid after the process is known to be
- * dead or killed (end of file on its socket, or SIGKILL sent): the wait is
- * for the kernel to finish the exit, typically microseconds.
+ * worker. Reaping waits, in the task, on the worker's pidfd (readable once
+ * the kernel has finished the process), then calls waitpid, which no
+ * longer blocks; without pidfd_open (Linux < 5.3) or outside a task
+ * (coop_procpool_free from a callback) waitpid blocks until the exit is
+ * done, typically microseconds.
  */
 #include <errno.h>
 #include <signal.h>
@@ -58,6 +60,7 @@ typedef struct response {
 typedef struct worker {
     pid_t pid;  /* the worker process, 0 if none */
     int fd;     /* parent's end of its socketpair (nonblocking), -1 if none */
+    int pidfd;  /* pidfd of the process (readable once it died), -1 if none */
     int busy;   /* a call is using it */
 } worker;
 
@@ -159,19 +162,39 @@ static int fork_worker(coop_procpool *pp, worker *wk) {
     }
     wk->pid = pid;
     wk->fd = sv[0];
+#ifdef SYS_pidfd_open
+    /* A pidfd (close-on-exec by definition) becomes readable when the
+     * worker is a zombie: lets a task wait for its death without blocking
+     * the loop. Missing (old kernel): reaping blocks briefly instead. */
+    wk->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    wk->pidfd = -1;
+#endif
     return 0;
 }
 
 /* Kill (if still alive), reap and forget a worker. Its socket is closed
- * through the loop so no stale event is delivered. */
+ * through the loop so no stale event is delivered. From a task, the wait
+ * for the kernel to finish the process (which can take milliseconds for a
+ * worker forked from a large parent) suspends only that task, shielded
+ * from cancellation; elsewhere, or without a pidfd, waitpid blocks. */
 static void drop_worker(worker *wk) {
     if (wk->fd >= 0) coop_close(wk->fd);
     wk->fd = -1;
     if (wk->pid > 0) {
         kill(wk->pid, SIGKILL);
+        if (wk->pidfd >= 0 && coop__task_current()) {
+            coop_scope shield;
+            coop_scope_enter(&shield, COOP_NEVER);
+            coop_scope_shield(&shield, 1);
+            coop_fd_wait(wk->pidfd, COOP_READABLE);
+            coop_scope_exit(&shield);
+        }
         while (waitpid(wk->pid, NULL, 0) < 0 && errno == EINTR) {
         }
     }
+    if (wk->pidfd >= 0) coop_close(wk->pidfd);
+    wk->pidfd = -1;
     wk->pid = 0;
 }
 
@@ -186,7 +209,7 @@ int coop_procpool_new(coop_procpool **pool, int workers, size_t max_msg) {
     pp->nworkers = workers;
     pp->users = 0;
     coop__list_init(&pp->waiters);
-    for (int i = 0; i < workers; i++) pp->w[i] = (worker){.pid = 0, .fd = -1, .busy = 0};
+    for (int i = 0; i < workers; i++) pp->w[i] = (worker){.pid = 0, .fd = -1, .pidfd = -1, .busy = 0};
     *pool = pp;
     return 0;
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "io/backend.h"
@@ -35,9 +36,16 @@ void coop_options_init(coop_options *o) {
 /* ---- thread-safe posting ---------------------------------------------------- */
 
 int coop__loop_post(coop__loop *l, coop__post *p) {
+    /* Once p is published the loop may run it and finish; counting
+     * ourselves in keeps the loop's memory alive until we are done with
+     * the wake-up below. */
+    atomic_fetch_add(&l->posters, 1);
     coop__post *head = atomic_load(&l->posts);
     do {
-        if (head == POSTS_CLOSED) return -ESHUTDOWN;
+        if (head == POSTS_CLOSED) {
+            atomic_fetch_sub(&l->posters, 1);
+            return -ESHUTDOWN;
+        }
         p->next = head;
     } while (!atomic_compare_exchange_weak(&l->posts, &head, p));
     /* Only the first poster since the loop last drained the wake-up fd
@@ -48,6 +56,7 @@ int coop__loop_post(coop__loop *l, coop__post *p) {
         do n = write(l->wake_wfd, &one, sizeof one);
         while (n < 0 && errno == EINTR);
     }
+    atomic_fetch_sub(&l->posters, 1);
     return 0;
 }
 
@@ -133,6 +142,11 @@ __attribute__((noreturn, cold)) static void deadlock(coop__loop *l) {
 
 /* ---- the iteration (steps 2-4; step 1 is coop__sched_run_batch) ------------------- */
 
+static void poll_io(coop__loop *l, int64_t timeout) {
+    l->polls++;
+    l->backend->poll(l, timeout);
+}
+
 static void iterate(coop__loop *l) {
     l->iterations++;
     coop__clock_invalidate(l);
@@ -151,21 +165,21 @@ static void iterate(coop__loop *l) {
     if (timeout != 0 && l->timers.virtual_clock && l->holds == 0) {
         /* Virtual time: look at I/O without blocking; if nothing is ready,
          * every task is blocked, so time jumps to the next deadline. */
-        if (l->fd_waiters > 0) l->backend->poll(l, 0);
+        if (l->fd_waiters > 0) poll_io(l, 0);
         if (l->nready == 0 && !posts_pending(l)) {
             if (next == COOP_NEVER) {
                 if (l->fd_waiters == 0 && l->ntasks > 0) deadlock(l);
-                if (l->fd_waiters > 0) l->backend->poll(l, -1);
+                if (l->fd_waiters > 0) poll_io(l, -1);
             } else {
                 coop__clock_jump(l, next);
             }
         }
     } else if (timeout != 0) {
         if (timeout < 0 && l->fd_waiters == 0 && l->holds == 0 && l->ntasks > 0) deadlock(l);
-        l->backend->poll(l, timeout);
+        poll_io(l, timeout);
         coop__clock_invalidate(l); /* we slept: read the clock again */
     } else if (l->fd_waiters > 0) {
-        l->backend->poll(l, 0);
+        poll_io(l, 0);
     }
 
     /* Step 3: timers, deadlines, call_soon. */
@@ -218,6 +232,7 @@ static int loop_new(const coop_options *o, coop__loop **out) {
     if (l->stack_size < COOP_STACK_MIN) l->stack_size = COOP_STACK_MIN;
     atomic_init(&l->posts, NULL);
     atomic_init(&l->wake_sent, 0);
+    atomic_init(&l->posters, 0);
     int r = coop__stack_pool_new(&l->stacks);
     if (r < 0) goto fail;
     l->wake_fd = l->wake_wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -248,6 +263,7 @@ int coop_run_opts(const coop_options *opts, coop_fn fn, void *arg) {
     if (r < 0) return r;
     coop__fiber_make_thread(&l->thread_fiber);
     coop__tls_loop = l;
+    coop__watchdog_loop_begin(l);
     coop_task_id main_id;
     coop_spawn_opts so = {"main", 0};
     r = coop__task_spawn(l, &so, fn, arg, NULL, NULL, 1, &main_id);
@@ -261,7 +277,9 @@ int coop_run_opts(const coop_options *opts, coop_fn fn, void *arg) {
         r = s->result;
         coop__slot_free(l, (uint32_t)((main_id & 0xffffffffu) - 1));
     }
+    coop__watchdog_loop_end(l);
     coop__tls_loop = NULL;
+    while (atomic_load(&l->posters) > 0) sched_yield(); /* a poster is finishing its wake-up */
     loop_free(l);
     return r;
 }

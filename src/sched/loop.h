@@ -96,6 +96,8 @@ struct coop_loop {
     /* ---- thread-safe posting ---- */
     _Atomic(coop__post *) posts; /* LIFO pushed by any thread; CLOSED when shut */
     atomic_int wake_sent;       /* an eventfd wake-up is in flight */
+    atomic_int posters;         /* threads inside coop__loop_post: teardown
+                                   waits for them before freeing the loop */
     int wake_fd;                /* eventfd (or pipe read end) */
     int wake_wfd;               /* write end (== wake_fd for eventfd) */
     size_t holds;               /* coop__loop_hold count */
@@ -104,10 +106,13 @@ struct coop_loop {
     _Atomic uint64_t switches;  /* task switch-ins (single writer: plain store) */
     _Atomic(coop__task *) running; /* task now running, for the watchdog */
     uint64_t iterations;        /* loop iterations */
+    uint64_t polls;             /* backend poll calls (syscalls) */
 };
 
 /* The loop of the calling thread (thread-local). */
-extern _Thread_local coop__loop *coop__tls_loop;
+/* initial-exec: one %fs-relative load, not a __tls_get_addr call, in the
+ * shared library too (coop is linked at start-up, not dlopen'ed late). */
+extern _Thread_local coop__loop *coop__tls_loop __attribute__((tls_model("initial-exec")));
 
 /* Scheduler internals (park.c) used by loop.c, task.c and time/io/scope. */
 void coop__ready_push(coop__loop *l, coop__task *t);

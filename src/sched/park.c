@@ -16,7 +16,7 @@
 #include "sched/loop.h"
 #include "util/misuse.h"
 
-_Thread_local coop__loop *coop__tls_loop;
+_Thread_local coop__loop *coop__tls_loop __attribute__((tls_model("initial-exec")));
 
 /* Checkpoints a task may pass without suspending before it is made to
  * yield (the cooperative budget: always-ready I/O cannot starve others). */

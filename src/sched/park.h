@@ -117,4 +117,12 @@ int coop__loop_post(coop__loop *l, coop__post *p);
 void coop__loop_hold(coop__loop *l);
 void coop__loop_release(coop__loop *l);
 
+/* ---- loop observers -------------------------------------------------------
+ * The watchdog (src/debug) watches every loop when COOP_SLOW_MS is set, so
+ * the loop tells it when it starts and before it is freed. This is the one
+ * call against the layer order; it is declared here so that sched depends
+ * on a declaration, not on debug's headers. [loop] */
+void coop__watchdog_loop_begin(coop__loop *l);
+void coop__watchdog_loop_end(coop__loop *l);
+
 #endif

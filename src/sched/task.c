@@ -99,6 +99,9 @@ int coop__task_spawn(coop__loop *l, const coop_spawn_opts *opts, coop_fn fn, voi
                      coop_task_id *id) {
     if (!fn) return -EINVAL;
     size_t size = opts && opts->stack_size ? opts->stack_size : l->stack_size;
+#if defined(COOP_ASAN) || defined(COOP_TSAN)
+    size *= 4; /* sanitizer frames carry redzones and shadow state: same program, same headroom */
+#endif
     uint32_t idx;
     int r = slot_alloc(l, &idx);
     if (r < 0) return r;
@@ -113,6 +116,7 @@ int coop__task_spawn(coop__loop *l, const coop_spawn_opts *opts, coop_fn fn, voi
     /* Field by field rather than memset: the record is ~400 bytes and this
      * is the spawn fast path. fiber and root_scope are set up below. */
     t->next_ready = NULL;
+    t->coro = NULL;
     t->parked = NULL;
     t->atomic_depth = 0;
     t->atomic_what = NULL;
@@ -123,8 +127,8 @@ int coop__task_spawn(coop__loop *l, const coop_spawn_opts *opts, coop_fn fn, voi
     t->slot = idx;
     t->nursery = nursery;
     const char *name = opts && opts->name ? opts->name : "task";
-    size_t n = strnlen(name, sizeof t->name - 1);
-    memcpy(t->name, name, n);
+    size_t n = 0; /* names are short: a byte loop beats strnlen + memcpy calls */
+    for (; n < sizeof t->name - 1 && name[n]; n++) t->name[n] = name[n];
     t->name[n] = '\0';
     coop__stack_set_name(&t->stack, t->name);
     coop__fiber_make(&t->fiber, st.lo, (void *)top, task_main, t);

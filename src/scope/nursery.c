@@ -64,6 +64,8 @@ void coop__nursery_child_done(coop__nursery *x, coop__task *t, int result) {
 void coop_nursery_cancel(coop_nursery *n) {
     coop__nursery *x = impl(n);
     if (!x->scope.entered) coop__misuse("coop_nursery_cancel on a nursery that is not open");
+    if (x->scope.task->loop != coop__tls_loop)
+        coop__misuse("coop_nursery_cancel from a thread that does not run the nursery's loop");
     coop__scope_cancel(&x->scope, -ECANCELED);
 }
 

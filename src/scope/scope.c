@@ -99,6 +99,16 @@ static coop__task *need_task(const char *call) {
 
 static coop__scope *impl(const coop_scope *s) { return (coop__scope *)(void *)(uintptr_t)s; }
 
+/* A scope belongs to one loop: touching it from another thread would race
+ * with that loop. */
+static coop__scope *entered(const coop_scope *s, const char *call) {
+    coop__scope *x = impl(s);
+    if (!x->entered) coop__misuse("%s on a scope that is not entered", call);
+    if (x->task->loop != coop__tls_loop)
+        coop__misuse("%s from a thread that does not run the scope's loop", call);
+    return x;
+}
+
 void coop_scope_enter(coop_scope *s, int64_t deadline) {
     coop__task *t = need_task("coop_scope_enter");
     coop__scope_enter(t, impl(s), t->scope, deadline);
@@ -112,22 +122,19 @@ int coop_scope_exit(coop_scope *s) {
 }
 
 void coop_scope_cancel(coop_scope *s) {
-    coop__scope *x = impl(s);
-    if (!x->entered) coop__misuse("coop_scope_cancel on a scope that is not entered");
+    coop__scope *x = entered(s, "coop_scope_cancel");
     coop__scope_cancel(x, -ECANCELED);
 }
 
 void coop_scope_set_deadline(coop_scope *s, int64_t deadline) {
-    coop__scope *x = impl(s);
-    if (!x->entered) coop__misuse("coop_scope_set_deadline on a scope that is not entered");
+    coop__scope *x = entered(s, "coop_scope_set_deadline");
     set_deadline(x, deadline);
 }
 
 int64_t coop_scope_deadline(const coop_scope *s) { return impl(s)->deadline; }
 
 void coop_scope_shield(coop_scope *s, int on) {
-    coop__scope *x = impl(s);
-    if (!x->entered) coop__misuse("coop_scope_shield on a scope that is not entered");
+    coop__scope *x = entered(s, "coop_scope_shield");
     x->shield = on != 0;
     /* Unshielding may expose the scope to a cancellation already pending
      * outside: deliver it now to a parked task inside. */

@@ -69,7 +69,7 @@ int coop_barrier_wait(coop_barrier *b) {
     coop__waitq_push(&br->waiters, &n);
     br->waiting++;
     r = coop__park(&n.w);
-    if (n.queue) { /* refused at once (cancelled): still counted */
+    if (coop__wait_linked(&n)) { /* refused at once (cancelled): still counted */
         coop__waitq_remove(&n);
         br->waiting--;
     }

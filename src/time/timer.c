@@ -24,13 +24,6 @@ void coop__timers_init(coop__timers *ts, int virtual_clock) {
     ts->virtual_clock = virtual_clock;
 }
 
-void coop__timer_init(coop__timer *t, void (*fn)(coop__timer *t)) {
-    t->fn = fn;
-    t->pending = 0;
-    t->when = 0;
-    t->seq = 0;
-}
-
 void coop__timer_start(coop__loop *l, coop__timer *t, int64_t when) {
     if (t->pending) coop__heap_remove(&l->timers.heap, &t->node, timer_less);
     t->when = when;
@@ -39,8 +32,7 @@ void coop__timer_start(coop__loop *l, coop__timer *t, int64_t when) {
     coop__heap_insert(&l->timers.heap, &t->node, timer_less);
 }
 
-int coop__timer_stop(coop__loop *l, coop__timer *t) {
-    if (!t->pending) return 0;
+int coop__timer_stop_pending(coop__loop *l, coop__timer *t) {
     coop__heap_remove(&l->timers.heap, &t->node, timer_less);
     t->pending = 0;
     return 1;

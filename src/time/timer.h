@@ -46,11 +46,19 @@ void coop__clock_invalidate(coop__loop *l);
 /* Virtual clock: move time forward to when (never backwards). */
 void coop__clock_jump(coop__loop *l, int64_t when);
 
-void coop__timer_init(coop__timer *t, void (*fn)(coop__timer *t));
+static inline void coop__timer_init(coop__timer *t, void (*fn)(coop__timer *t)) {
+    t->fn = fn;
+    t->pending = 0;
+    t->when = 0;
+    t->seq = 0;
+}
 /* Start (or move) t to fire at when. */
 void coop__timer_start(coop__loop *l, coop__timer *t, int64_t when);
-/* Stop t if pending; returns 1 if it was. */
-int coop__timer_stop(coop__loop *l, coop__timer *t);
+/* Stop t if pending; returns 1 if it was. Inline: most stops find nothing. */
+int coop__timer_stop_pending(coop__loop *l, coop__timer *t);
+static inline int coop__timer_stop(coop__loop *l, coop__timer *t) {
+    return t->pending ? coop__timer_stop_pending(l, t) : 0;
+}
 /* Earliest pending deadline, or COOP_NEVER. */
 int64_t coop__timer_next(coop__loop *l);
 /* Phase 3 of the iteration: fire the timers that are due and were started

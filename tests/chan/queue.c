@@ -250,3 +250,64 @@ static void free_with_waiter(void) { test_run(free_waited, NULL); }
 TEST(queue_free_with_waiters_aborts) {
     expect_abort(free_with_waiter, "coop_queue_free: 1 task(s) still wait");
 }
+
+/* A full LIFO / priority queue: the blocked put's value enters the queue
+ * when a get frees a slot, and is then ordered like any other element. */
+static int blocked_put_ordering(void *arg) {
+    int kind = (int)(intptr_t)arg;
+    CHECK_ERR(coop_queue_new(&q, sizeof(int), 2, kind, cmp_int), 0);
+    int a = 5, b = 1, v;
+    CHECK_ERR(coop_queue_put(q, &a), 0);
+    CHECK_ERR(coop_queue_put(q, &b), 0);
+    coop_nursery n;
+    coop_nursery_open(&n, COOP_NEVER);
+    probe p = {0};
+    vals[0] = 0;
+    probe_start(&p, &n, put_op, (void *)0, 1);
+    CHECK_ERR(coop_queue_get(q, &v), 0);
+    CHECK_EQ(v, 1); /* LIFO: the newest; PRIORITY: the smallest */
+    CHECK_OK(coop_nursery_close(&n));
+    CHECK_ERR(p.result, 0);
+    CHECK_ERR(coop_queue_get(q, &v), 0);
+    CHECK_EQ(v, 0); /* the blocked put's value, newest and smallest */
+    CHECK_ERR(coop_queue_get(q, &v), 0);
+    CHECK_EQ(v, 5);
+    coop_queue_free(q);
+    return 0;
+}
+TEST(queue_lifo_blocked_put_enters_when_a_slot_frees) {
+    CHECK_ERR(test_run(blocked_put_ordering, (void *)(intptr_t)COOP_QUEUE_LIFO), 0);
+}
+TEST(queue_priority_blocked_put_enters_when_a_slot_frees) {
+    CHECK_ERR(test_run(blocked_put_ordering, (void *)(intptr_t)COOP_QUEUE_PRIORITY), 0);
+}
+
+typedef struct wide {
+    char bytes[100]; /* a stride that is not a multiple of 16, > the swap buffer */
+} wide;
+static int cmp_wide(const void *x, const void *y) {
+    return cmp_int(x, y);
+}
+static int wide_priority(void *arg) {
+    (void)arg;
+    CHECK_ERR(coop_queue_new(&q, sizeof(wide), 0, COOP_QUEUE_PRIORITY, cmp_wide), 0);
+    for (int i = 0; i < 50; i++) {
+        wide w;
+        memset(&w, 0, sizeof w);
+        int key = (i * 37) % 50;
+        memcpy(w.bytes, &key, sizeof key);
+        memset(w.bytes + sizeof key, key, sizeof w.bytes - sizeof key);
+        CHECK_ERR(coop_queue_put(q, &w), 0);
+    }
+    for (int i = 0; i < 50; i++) {
+        wide w;
+        CHECK_ERR(coop_queue_get(q, &w), 0);
+        int key;
+        memcpy(&key, w.bytes, sizeof key);
+        CHECK_EQ(key, i);
+        CHECK_EQ((unsigned char)w.bytes[99], (unsigned char)i); /* the whole element moved */
+    }
+    coop_queue_free(q);
+    return 0;
+}
+TEST(queue_priority_moves_whole_large_elements) { CHECK_ERR(test_run(wide_priority, NULL), 0); }

@@ -233,3 +233,26 @@ static int bad(void *arg) {
     return 0;
 }
 TEST(select_with_a_bad_case_is_einval) { CHECK_ERR(test_run(bad, NULL), 0); }
+
+/* A select with a send and a receive case on the same unbuffered channel,
+ * blocked: a partner matches one of them, and the other is withdrawn. */
+static int both_ways(void *arg) {
+    (void)arg;
+    make(0);
+    coop_nursery n;
+    coop_nursery_open(&n, COOP_NEVER);
+    probe r = {0};
+    got_b = 0;
+    int out = 9, in = 0;
+    /* The select waits on a (both directions) while a receiver on b waits. */
+    coop_chan_case c[2] = {coop_chan_case_send(a, &out), coop_chan_case_recv(a, &in)};
+    CHECK_OK(coop_nursery_spawn(&n, &r.id, "sender", sender_a, (void *)4));
+    CHECK_ERR(coop_chan_select(c, 2, COOP_NEVER), 1); /* the sender matched the receive case */
+    CHECK_EQ(in, 4);
+    CHECK_OK(coop_nursery_close(&n));
+    int v;
+    CHECK_ERR(coop_chan_try_recv(a, &v), -EAGAIN); /* the send case was withdrawn */
+    unmake();
+    return 0;
+}
+TEST(select_send_and_receive_on_one_channel_performs_one) { CHECK_ERR(test_run(both_ways, NULL), 0); }

@@ -3,6 +3,7 @@
  * scheduler): round trips, callee-saved registers and floating-point
  * control state preserved per fiber, deep recursion, many fibers.
  */
+#include <execinfo.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include "core/fiber.h"
@@ -368,4 +369,51 @@ TEST(fiber_ring_of_many_fibers_passes_a_token) {
     for (int i = 0; i < RING; i++) CHECK_EQ(ring_visits[i], LAPS);
     for (int i = 0; i < RING; i++) coop__fiber_release(&ring[i]);
     munmap(stacks, RING * bytes);
+}
+
+/* ---- unwinding ---------------------------------------------------------- */
+
+void coop__fiber_entry(void); /* the first frame of every fiber (assembly) */
+
+static void *trace[64];
+static int trace_len;
+
+__attribute__((noinline)) static void take_backtrace(int depth) {
+    if (depth > 0) {
+        take_backtrace(depth - 1);
+        __asm__ volatile("" ::: "memory"); /* not a tail call */
+        return;
+    }
+    trace_len = backtrace(trace, 64);
+}
+
+static void backtrace_entry(void *arg) {
+    (void)arg;
+    take_backtrace(5);
+    coop__fiber_switch_last(&ping_fiber, &main_fiber);
+}
+
+/* The CFI of the switch ends the unwinder's walk at the fiber's entry (the
+ * same information gdb's `bt` uses): no garbage frames past it. */
+TEST(fiber_backtrace_ends_at_the_fiber_entry) {
+#ifdef COOP_SWITCH_UCONTEXT
+    return; /* makecontext's own start frame ends the stack there */
+#endif
+    char *stack = map_stack(STACK_BYTES);
+    /* Above the fiber's top, plausible return addresses (as a task record
+     * could hold): an unwinder that did not stop would walk into them. */
+    char *top = stack + STACK_BYTES - 256;
+    for (uintptr_t *p = (uintptr_t *)top; p < (uintptr_t *)(stack + STACK_BYTES); p++)
+        *p = (uintptr_t)take_backtrace + 8;
+    coop__fiber_make_thread(&main_fiber);
+    coop__fiber_make(&ping_fiber, stack, top, backtrace_entry, NULL);
+    coop__fiber_switch(&main_fiber, &ping_fiber);
+    CHECK(trace_len > 6);
+    CHECK(trace_len < 64);
+    uintptr_t last = (uintptr_t)trace[trace_len - 1], entry = (uintptr_t)coop__fiber_entry;
+    if (last < entry || last > entry + 32)
+        test__fail(__FILE__, __LINE__, "last frame %p is not in coop__fiber_entry (%p)", trace[trace_len - 1],
+                   (void *)coop__fiber_entry);
+    coop__fiber_release(&ping_fiber);
+    munmap(stack, STACK_BYTES);
 }

@@ -11,11 +11,17 @@
 #include "core/fiber.h"
 #include "core/stack.h"
 #include "test.h"
+#include "util/alloc.h"
 #ifdef COOP_VALGRIND
 #include <valgrind/valgrind.h>
 #define UNDER_VALGRIND() RUNNING_ON_VALGRIND
 #else
 #define UNDER_VALGRIND() 0
+#endif
+#ifdef COOP_TSAN
+#define COOP_TSAN_BUILD 1
+#else
+#define COOP_TSAN_BUILD 0
 #endif
 
 static coop__stack_stats stats_of(coop__stack_pool *pool) {
@@ -78,6 +84,25 @@ TEST(stack_put_then_get_returns_the_most_recent_stack) {
     coop__stack_pool_free(pool);
 }
 
+TEST(stack_pool_reports_enomem_and_leaks_nothing) {
+    coop__stack_pool *pool;
+    coop__alloc_fail_at(1);
+    CHECK_ERR(coop__stack_pool_new(&pool), -ENOMEM);
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    coop__stack s;
+    coop__alloc_fail_at(1); /* the size class record */
+    CHECK_ERR(coop__stack_get(pool, 0, &s), -ENOMEM);
+    coop__alloc_fail_at(2); /* the chunk's slot records */
+    CHECK_ERR(coop__stack_get(pool, 0, &s), -ENOMEM);
+    coop__alloc_fail_at(0);
+    CHECK_EQ(stats_of(pool).maps, 0);
+    CHECK_EQ(stats_of(pool).live, 0);
+    CHECK_ERR(coop__stack_get(pool, 0, &s), 0);
+    coop__stack_put(pool, &s);
+    CHECK_ERR(coop__stack_get(pool, (size_t)1 << 50, &s), -ENOMEM); /* absurd size */
+    coop__stack_pool_free(pool);
+}
+
 TEST(stack_tops_are_staggered_by_cache_lines) {
     coop__stack_pool *pool;
     CHECK_ERR(coop__stack_pool_new(&pool), 0);
@@ -111,26 +136,37 @@ TEST(stack_pool_keeps_sizes_apart) {
     coop__stack_pool_free(pool);
 }
 
-TEST(stack_put_past_high_water_releases_the_surplus) {
+/* Gets n stacks with their top page touched, puts them back in order. */
+static void get_touch_put(coop__stack_pool *pool, coop__stack *s, int n) {
+    for (int i = 0; i < n; i++) CHECK_ERR(coop__stack_get(pool, 64 * 1024, &s[i]), 0);
+    for (int i = 0; i < n; i++) {
+        memset((char *)s[i].hi - 4096, 1, 4096);
+        coop__stack_put(pool, &s[i]);
+    }
+}
+
+TEST(stack_put_past_high_water_releases_the_surplus_in_batches) {
     coop__stack_pool *pool;
     CHECK_ERR(coop__stack_pool_new(&pool), 0);
     coop__stack_pool_set_high_water(pool, 4);
-    coop__stack s[10];
-    for (int i = 0; i < 10; i++) CHECK_ERR(coop__stack_get(pool, 0, &s[i]), 0);
-    for (int i = 0; i < 10; i++) {
-        memset((char *)s[i].hi - 4096, 1, 4096); /* commit the top page */
-        coop__stack_put(pool, &s[i]);
-    }
-    CHECK_EQ(stats_of(pool).released, 6);
-    CHECK_EQ(stats_of(pool).pooled, 10);
-    /* The released ones are handed out again (after the hot ones). */
-    for (int i = 0; i < 10; i++) CHECK_ERR(coop__stack_get(pool, 0, &s[i]), 0);
-    CHECK_EQ(stats_of(pool).maps, 1);
-    for (int i = 0; i < 10; i++) coop__stack_put(pool, &s[i]);
+    enum { N = 4 + 2 * 32 + 5 };
+    coop__stack s[N];
+    get_touch_put(pool, s, N);
+    coop__stack_stats st = stats_of(pool);
+    CHECK_EQ(st.pooled, N);
+    CHECK_EQ(st.released, 2 * 32); /* 5 wait for the next batch */
+    /* Neighbours go in one call: far fewer calls than stacks. */
+    if (st.release_calls < 2 || st.release_calls > 8) /* runs break at chunk ends */
+        test__fail(__FILE__, __LINE__, "%lu madvise calls for 64 stacks", st.release_calls);
+    /* Released stacks are handed out again (after the others), still
+     * usable, without new mappings. */
+    get_touch_put(pool, s, N);
+    CHECK_EQ(stats_of(pool).maps, st.maps);
     coop__stack_pool_free(pool);
 }
 
 TEST(stack_guards_stay_within_the_budget) {
+    coop__stack_use_guard_regions(0);
     coop__stack_set_guard_budget(2 * 5); /* five guards */
     coop__stack_pool *pool;
     CHECK_ERR(coop__stack_pool_new(&pool), 0);
@@ -146,6 +182,7 @@ TEST(stack_guards_stay_within_the_budget) {
 }
 
 TEST(stack_budget_is_shared_by_pools) {
+    coop__stack_use_guard_regions(0);
     coop__stack_set_guard_budget(2 * 3);
     coop__stack_pool *p1, *p2;
     CHECK_ERR(coop__stack_pool_new(&p1), 0);
@@ -163,42 +200,72 @@ TEST(stack_budget_is_shared_by_pools) {
     coop__stack_set_guard_budget(-1);
 }
 
-/* The default budget (half of vm.max_map_count) with 100,000 stacks: more
- * than the guards can cover, and still no ENOMEM from the map count. */
-TEST_TIMEOUT(stack_pool_carves_100k_stacks_past_the_guard_budget, 20) {
-    int N = 100000;
-    if (UNDER_VALGRIND()) {
-        /* Valgrind tracks at most ~30000 mappings itself: prove the same
-         * logic with a small budget instead. */
-        N = 20000;
-        coop__stack_set_guard_budget(2000);
-    }
-    coop__stack_pool *pool;
-    CHECK_ERR(coop__stack_pool_new(&pool), 0);
-    coop__stack *s = malloc(N * sizeof *s);
-    CHECK(s != NULL);
-    /* Pages are not touched and nothing is released: this test is about
-     * map entries, and page faults are slow on some virtual machines. */
-    coop__stack_pool_set_high_water(pool, N);
-    for (int i = 0; i < N; i++) {
-        int err = coop__stack_get(pool, 64 * 1024, &s[i]);
-        if (err) test__fail(__FILE__, __LINE__, "stack %d: %s", i, strerror(-err));
-    }
-    coop__stack_stats st = stats_of(pool);
-    CHECK_EQ(st.live, N);
-    CHECK(st.unguarded > 0);
-    CHECK(st.guarded > 0);
-    CHECK(st.maps < 200);
-    /* Memory maps of the process stay far below the limit. */
+static int count_maps(void) {
     FILE *f = fopen("/proc/self/maps", "r");
     CHECK(f != NULL);
     int lines = 0, c;
     while ((c = fgetc(f)) != EOF) lines += c == '\n';
     fclose(f);
-    CHECK(lines < 65530);
-    for (int i = 0; i < N; i++) coop__stack_put(pool, &s[i]);
+    return lines;
+}
+
+/* Gets n stacks of 64 KiB, checks the pool's counters, puts them back. */
+static coop__stack_stats carve(int n, int *maps_after) {
+    coop__stack_pool *pool;
+    CHECK_ERR(coop__stack_pool_new(&pool), 0);
+    coop__stack *s = malloc((size_t)n * sizeof *s);
+    CHECK(s != NULL);
+    /* Pages are not touched and nothing is released: this is about map
+     * entries, and page faults are slow on some virtual machines. */
+    coop__stack_pool_set_high_water(pool, (unsigned)n);
+    for (int i = 0; i < n; i++) {
+        int err = coop__stack_get(pool, 64 * 1024, &s[i]);
+        if (err) test__fail(__FILE__, __LINE__, "stack %d: %s", i, strerror(-err));
+    }
+    coop__stack_stats st = stats_of(pool);
+    CHECK_EQ(st.live, n);
+    CHECK(st.maps < 200);
+    *maps_after = count_maps();
+    for (int i = 0; i < n; i++) coop__stack_put(pool, &s[i]);
     free(s);
     coop__stack_pool_free(pool);
+    return st;
+}
+
+/* mprotect guards with the default budget (half of vm.max_map_count) and
+ * 100,000 stacks: more than the guards can cover, and still no ENOMEM
+ * from the map count. */
+TEST_TIMEOUT(stack_pool_carves_100k_stacks_past_the_guard_budget, 20) {
+    int n = 100000;
+    coop__stack_use_guard_regions(0);
+    if (UNDER_VALGRIND()) {
+        /* Valgrind tracks at most ~30000 mappings itself: prove the same
+         * logic with a small budget instead. */
+        n = 20000;
+        coop__stack_set_guard_budget(2000);
+    }
+    int maps;
+    coop__stack_stats st = carve(n, &maps);
+    CHECK(st.unguarded > 0);
+    CHECK(st.guarded > 0);
+    CHECK(maps < 65530);
+    CHECK_EQ(coop__stack_guard_budget_used(), 0);
+}
+
+/* Guard regions (Linux 6.13+) cost no map entry: every stack is guarded. */
+TEST_TIMEOUT(stack_guard_regions_guard_every_stack_without_mappings, 20) {
+    if (!coop__stack_use_guard_regions(1)) {
+        fprintf(stderr, "  (kernel without MADV_GUARD_INSTALL: nothing to test)\n");
+        return;
+    }
+    int n = UNDER_VALGRIND() ? 20000 : 100000;
+    int maps_before = count_maps(), maps;
+    coop__stack_stats st = carve(n, &maps);
+    CHECK_EQ(st.guarded, n);
+    CHECK_EQ(st.unguarded, 0);
+    /* TSan maps shadow memory of its own for every mapping. */
+    if (!COOP_TSAN_BUILD) CHECK(maps - maps_before < 200);
+    CHECK_EQ(coop__stack_guard_budget_used(), 0);
 }
 
 /* ---- overflow reports --------------------------------------------------- */
@@ -250,7 +317,9 @@ static void overflowing_entry(void *arg) {
     recurse(depth_wanted, NULL);
 }
 
-static void overflow_child(void) {
+/* A task named "deep-thinker" on a 64 KiB stack from a fresh pool
+ * recurses without end. */
+static void overflow_in_task(void) {
     coop__stack_pool *pool;
     coop__stack s;
     if (coop__stack_pool_new(&pool) || coop__stack_get(pool, 64 * 1024, &s)) _exit(3);
@@ -260,36 +329,97 @@ static void overflow_child(void) {
     coop__fiber_switch(&thread_fiber, &task_fiber);
 }
 
-TEST(stack_overflow_into_the_guard_names_the_task) {
-    char msg[512];
-    int st = run_child_capturing(overflow_child, msg, sizeof msg);
+/* Runs child, which must die by SIGABRT after reporting an overflow of the
+ * 64 KiB stack of the task called name. */
+static void expect_overflow_report(void (*child)(void), const char *name) {
+    char msg[512], want[128];
+    int st = run_child_capturing(child, msg, sizeof msg);
     CHECK(WIFSIGNALED(st));
     CHECK_EQ(WTERMSIG(st), SIGABRT);
-    if (!strstr(msg, "coop: stack overflow in task 'deep-thinker' (stack size 65536 bytes)"))
-        test__fail(__FILE__, __LINE__, "unexpected message: %s", msg);
+    snprintf(want, sizeof want, "coop: stack overflow in task '%s' (stack size 65536 bytes)", name);
+    if (!strstr(msg, want)) test__fail(__FILE__, __LINE__, "unexpected message: %s", msg);
+}
+
+static void overflow_mprotect_child(void) {
+    coop__stack_use_guard_regions(0);
+    overflow_in_task();
+}
+
+TEST(stack_overflow_into_a_guard_region_names_the_task) {
+    if (!coop__stack_use_guard_regions(1)) {
+        fprintf(stderr, "  (kernel without MADV_GUARD_INSTALL: nothing to test)\n");
+        return;
+    }
+    expect_overflow_report(overflow_in_task, "deep-thinker"); /* inherits the setting */
+}
+
+TEST(stack_overflow_into_the_guard_names_the_task) {
+    expect_overflow_report(overflow_mprotect_child, "deep-thinker");
+}
+
+/* A stack released (in a batch with its neighbours) keeps its guard. */
+static void released_overflow_child(void) {
+    coop__stack_pool *pool;
+    coop__stack s[40];
+    if (coop__stack_pool_new(&pool)) _exit(3);
+    coop__stack_pool_set_high_water(pool, 0);
+    get_touch_put(pool, s, 40); /* 32 released, 8 pending */
+    if (stats_of(pool).released != 32) _exit(4);
+    for (int i = 0; i < 40; i++) /* the last 32 handed out are the released ones */
+        if (coop__stack_get(pool, 64 * 1024, &s[i])) _exit(5);
+    coop__stack_set_name(&s[39], "released");
+    coop__fiber_make_thread(&thread_fiber);
+    coop__fiber_make(&task_fiber, s[39].lo, s[39].hi, overflowing_entry, NULL);
+    coop__fiber_switch(&thread_fiber, &task_fiber);
+}
+
+static void released_overflow_mprotect_child(void) {
+    coop__stack_use_guard_regions(0);
+    released_overflow_child();
+}
+
+TEST(stack_released_in_a_batch_keeps_its_guard) {
+    expect_overflow_report(released_overflow_mprotect_child, "released");
+    if (coop__stack_use_guard_regions(1)) expect_overflow_report(released_overflow_child, "released");
+}
+
+/* An unguarded stack whose task recurses ~1 KiB past the bottom, then
+ * returns and finishes normally: only the canary can tell. */
+static char *overflow_limit;
+
+__attribute__((noinline)) static int recurse_below(volatile char *prev) {
+    volatile char frame[256];
+    memset((char *)frame, 0x77, sizeof frame);
+    frame[0] = prev ? prev[1] : 0;
+    if ((char *)frame > overflow_limit) return recurse_below(frame) + frame[1];
+    return frame[0];
+}
+
+static void shallow_overflow_entry(void *arg) {
+    (void)arg;
+    recurse_below(NULL);
+    coop__fiber_switch_last(&task_fiber, &thread_fiber);
 }
 
 static void canary_child(void) {
+    coop__stack_use_guard_regions(0);
     coop__stack_set_guard_budget(0);
     coop__stack_pool *pool;
     coop__stack s;
     if (coop__stack_pool_new(&pool) || coop__stack_get(pool, 64 * 1024, &s)) _exit(3);
     coop__stack_set_name(&s, "sloppy");
-    /* What an overflow of an unguarded stack does: write below lo. */
-    ((volatile char *)s.lo)[-10] = 42;
+    overflow_limit = (char *)s.lo - 1024;
+    coop__fiber_make_thread(&thread_fiber);
+    coop__fiber_make(&task_fiber, s.lo, s.hi, shallow_overflow_entry, NULL);
+    coop__fiber_switch(&thread_fiber, &task_fiber);
+    coop__fiber_release(&task_fiber);
     coop__stack_put(pool, &s);
 }
 
-TEST(stack_put_detects_an_overflowed_canary) {
-    char msg[512];
-    int st = run_child_capturing(canary_child, msg, sizeof msg);
-    CHECK(WIFSIGNALED(st));
-    CHECK_EQ(WTERMSIG(st), SIGABRT);
-    if (!strstr(msg, "coop: stack overflow in task 'sloppy' (stack size 65536 bytes)"))
-        test__fail(__FILE__, __LINE__, "unexpected message: %s", msg);
-}
+TEST(stack_put_detects_an_overflowed_canary) { expect_overflow_report(canary_child, "sloppy"); }
 
 TEST(stack_check_passes_an_intact_stack_used_to_the_bottom) {
+    coop__stack_use_guard_regions(0);
     coop__stack_set_guard_budget(0);
     coop__stack_pool *pool;
     CHECK_ERR(coop__stack_pool_new(&pool), 0);

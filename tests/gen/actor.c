@@ -2,16 +2,16 @@
  * Tests of actors: ordered handling, back-pressure, ask with replies and
  * deadlines, failure reported to the supervisor, close and free.
  */
-#include <stdint.h>
 #include "test.h"
 #include "util/alloc.h"
+#include <stdint.h>
 
 #define V(n) ((void *)(intptr_t)(n))
 #define N(p) ((int)(intptr_t)(p))
 
 typedef struct counter {
-    int seen[64]; /* messages in the order handled */
-    int n;        /* how many */
+    int seen[64];  /* messages in the order handled */
+    int n;         /* how many */
     int64_t delay; /* each message takes this long */
 } counter;
 
@@ -42,14 +42,18 @@ static int order_main(void *arg) {
     counter c = {0};
     coop_actor *a = make(&c, 4);
     CHECK_STR(coop_actor_name(a), "counter");
-    for (int i = 1; i <= 10; i++) CHECK_OK(coop_actor_send(a, V(i)));
+    for (int i = 1; i <= 10; i++)
+        CHECK_OK(coop_actor_send(a, V(i)));
     CHECK_OK(coop_actor_free(a)); /* close: the queue is drained first */
     CHECK_EQ(c.n, 10);
-    for (int i = 0; i < 10; i++) CHECK_EQ(c.seen[i], i + 1);
+    for (int i = 0; i < 10; i++)
+        CHECK_EQ(c.seen[i], i + 1);
     return 0;
 }
 
-TEST(actor_handles_every_message_in_order_and_drains_on_free) { CHECK_OK(test_run(order_main, NULL)); }
+TEST(actor_handles_every_message_in_order_and_drains_on_free) {
+    CHECK_OK(test_run(order_main, NULL));
+}
 
 static int pressure_main(void *arg) {
     (void)arg;
@@ -59,7 +63,7 @@ static int pressure_main(void *arg) {
     CHECK_OK(coop_actor_send(a, V(1))); /* taken at once... */
     CHECK_OK(coop_actor_send(a, V(2)));
     CHECK_OK(coop_actor_send(a, V(3)));
-    CHECK_EQ(coop_now(), t0); /* ...no wait while there is room */
+    CHECK_EQ(coop_now(), t0);           /* ...no wait while there is room */
     CHECK_OK(coop_actor_send(a, V(4))); /* full: waits for the first to finish */
     CHECK_EQ(coop_now() - t0, COOP_MS(10));
     CHECK_OK(coop_actor_send(a, V(5)));
@@ -69,7 +73,9 @@ static int pressure_main(void *arg) {
     return 0;
 }
 
-TEST(actor_send_suspends_while_the_mailbox_is_full) { CHECK_OK(test_run(pressure_main, NULL)); }
+TEST(actor_send_suspends_while_the_mailbox_is_full) {
+    CHECK_OK(test_run(pressure_main, NULL));
+}
 
 static int cancelled_send_main(void *arg) {
     (void)arg;
@@ -86,7 +92,9 @@ static int cancelled_send_main(void *arg) {
     return 0;
 }
 
-TEST(actor_send_cancelled_while_blocked_queues_nothing) { CHECK_OK(test_run(cancelled_send_main, NULL)); }
+TEST(actor_send_cancelled_while_blocked_queues_nothing) {
+    CHECK_OK(test_run(cancelled_send_main, NULL));
+}
 
 static int ask_main(void *arg) {
     (void)arg;
@@ -102,7 +110,9 @@ static int ask_main(void *arg) {
     return 0;
 }
 
-TEST(actor_ask_returns_the_handlers_result_and_reply) { CHECK_OK(test_run(ask_main, NULL)); }
+TEST(actor_ask_returns_the_handlers_result_and_reply) {
+    CHECK_OK(test_run(ask_main, NULL));
+}
 
 static int ask_queued_timeout_main(void *arg) {
     (void)arg;
@@ -187,9 +197,13 @@ static int failure_main(void *arg) {
     return 0;
 }
 
-TEST(actor_failure_notifies_supervisor_with_name_and_error) { CHECK_OK(test_run(failure_main, NULL)); }
+TEST(actor_failure_notifies_supervisor_with_name_and_error) {
+    CHECK_OK(test_run(failure_main, NULL));
+}
 
-static int blocked_sender(void *arg) { return coop_actor_send(arg, V(9)); }
+static int blocked_sender(void *arg) {
+    return coop_actor_send(arg, V(9));
+}
 
 static int close_main(void *arg) {
     (void)arg;
@@ -210,7 +224,9 @@ static int close_main(void *arg) {
     return 0;
 }
 
-TEST(actor_close_wakes_blocked_senders_and_drains_the_queue) { CHECK_OK(test_run(close_main, NULL)); }
+TEST(actor_close_wakes_blocked_senders_and_drains_the_queue) {
+    CHECK_OK(test_run(close_main, NULL));
+}
 
 static int misuse_main(void *arg) {
     (void)arg;
@@ -231,7 +247,9 @@ static int misuse_main(void *arg) {
     return 0;
 }
 
-TEST(actor_new_reports_bad_arguments_and_enomem) { CHECK_OK(test_run(misuse_main, NULL)); }
+TEST(actor_new_reports_bad_arguments_and_enomem) {
+    CHECK_OK(test_run(misuse_main, NULL));
+}
 
 TEST(actor_outside_a_loop_is_eperm) {
     coop_actor_opts o;

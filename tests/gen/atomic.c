@@ -5,8 +5,8 @@
  * message names the task, the section and the call. Each violation runs in
  * a forked child; the test checks SIGABRT and the message.
  */
-#include <stdint.h>
 #include "expect_abort.h"
+#include <stdint.h>
 
 typedef struct loop_run {
     coop_fn fn; /* the main task */
@@ -52,13 +52,16 @@ static void transfer_dangerous(account *from, account *to, long amount) {
 
 static int safe_main(void *arg) {
     (void)arg;
-    for (int i = 0; i < 10; i++) transfer(&src, &dst, 10);
+    for (int i = 0; i < 10; i++)
+        transfer(&src, &dst, 10);
     CHECK_EQ(src.balance, 0);
     CHECK_EQ(dst.balance, 100);
     return 0;
 }
 
-TEST(atomic_section_without_checkpoint_runs_normally) { CHECK_OK(test_run(safe_main, NULL)); }
+TEST(atomic_section_without_checkpoint_runs_normally) {
+    CHECK_OK(test_run(safe_main, NULL));
+}
 
 static int dangerous_task(void *arg) {
     (void)arg;
@@ -146,7 +149,9 @@ static int gen_main(void *arg) {
     return 0;
 }
 
-TEST(atomic_section_allows_generator_yields) { CHECK_OK(test_run(gen_main, NULL)); }
+TEST(atomic_section_allows_generator_yields) {
+    CHECK_OK(test_run(gen_main, NULL));
+}
 
 TEST(atomic_section_catches_a_checkpoint_inside_a_generator_body) {
     char buf[1024];

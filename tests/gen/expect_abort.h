@@ -5,10 +5,10 @@
 #ifndef COOP_TESTS_GEN_EXPECT_ABORT_H
 #define COOP_TESTS_GEN_EXPECT_ABORT_H
 
+#include "test.h"
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "test.h"
 
 /* Run fn(arg) in a child; its stderr goes to buf (NUL-terminated). Returns
  * 1 if the child was killed by SIGABRT. */
@@ -27,7 +27,8 @@ static inline int expect_abort(void (*fn)(void *), void *arg, char *buf, size_t 
     close(p[1]);
     size_t n = 0;
     ssize_t k;
-    while (n + 1 < size && (k = read(p[0], buf + n, size - 1 - n)) > 0) n += (size_t)k;
+    while (n + 1 < size && (k = read(p[0], buf + n, size - 1 - n)) > 0)
+        n += (size_t)k;
     buf[n] = '\0';
     close(p[0]);
     int st;

@@ -2,9 +2,9 @@
  * Tests of generators: values out and in, throw, close, exhaustion,
  * yield from, bodies that suspend on the loop, misuse.
  */
-#include <stdint.h>
 #include "expect_abort.h"
 #include "util/alloc.h"
+#include <stdint.h>
 
 #define V(n) ((void *)(intptr_t)(n))
 #define N(p) ((int)(intptr_t)(p))
@@ -162,7 +162,8 @@ TEST(gen_close_of_unstarted_generator_never_runs_it) {
 
 static int stubborn(coop_gen *g, void *arg, void **ret) {
     (void)arg, (void)ret;
-    for (;;) coop_gen_yield(g, V(1), NULL); /* ignores the close request */
+    for (;;)
+        coop_gen_yield(g, V(1), NULL); /* ignores the close request */
     return 0;
 }
 
@@ -335,7 +336,9 @@ static int sleepy_main(void *arg) {
     return 0;
 }
 
-TEST(gen_body_that_sleeps_suspends_the_consumer_task) { CHECK_OK(test_run(sleepy_main, NULL)); }
+TEST(gen_body_that_sleeps_suspends_the_consumer_task) {
+    CHECK_OK(test_run(sleepy_main, NULL));
+}
 
 static int gen_task_body(void *arg) {
     coop_gen *g = arg;
@@ -365,7 +368,9 @@ static int two_consumers_main(void *arg) {
     return 0;
 }
 
-TEST(gen_parked_inside_one_task_is_busy_for_others) { CHECK_OK(test_run(two_consumers_main, NULL)); }
+TEST(gen_parked_inside_one_task_is_busy_for_others) {
+    CHECK_OK(test_run(two_consumers_main, NULL));
+}
 
 static int cancelled_main(void *arg) {
     (void)arg;
@@ -382,7 +387,9 @@ static int cancelled_main(void *arg) {
     return 0;
 }
 
-TEST(gen_body_sleep_is_cancelled_by_consumer_scope) { CHECK_OK(test_run(cancelled_main, NULL)); }
+TEST(gen_body_sleep_is_cancelled_by_consumer_scope) {
+    CHECK_OK(test_run(cancelled_main, NULL));
+}
 
 /* ---- misuse ------------------------------------------------------------- */
 
@@ -451,4 +458,21 @@ TEST(gen_new_reports_enomem) {
     coop__alloc_fail_at(0);
     CHECK_ERR(coop_gen_new(NULL, count_body, NULL, 0), -EINVAL);
     CHECK_ERR(coop_gen_new(&g, NULL, NULL, 0), -EINVAL);
+}
+
+/* Every allocation of coop_gen_new failing in turn: -ENOMEM or success,
+ * never a leak (the harness checks) or a half-made generator. */
+TEST(gen_new_survives_allocation_failure_sweep) {
+    for (long n = 1; n <= 8; n++) {
+        coop_gen *g = NULL;
+        coop__alloc_fail_at(n);
+        int r = coop_gen_new(&g, count_body, V(2), 0);
+        coop__alloc_fail_at(0);
+        if (r == -ENOMEM) continue;
+        CHECK_ERR(r, 0);
+        void *v;
+        CHECK_ERR(coop_gen_next(g, &v), 0);
+        CHECK_EQ(N(v), 1);
+        CHECK_OK(coop_gen_free(g));
+    }
 }

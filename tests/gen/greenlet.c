@@ -3,8 +3,9 @@
  * and errors, throw, dead/alive, greenlets that park on the loop, groups,
  * misuse.
  */
-#include <stdint.h>
 #include "expect_abort.h"
+#include "util/alloc.h"
+#include <stdint.h>
 
 #define V(n) ((void *)(intptr_t)(n))
 #define N(p) ((int)(intptr_t)(p))
@@ -196,7 +197,8 @@ TEST(greenlet_free_of_live_greenlet_throws_exit_and_runs_cleanup) {
 static int bouncer(void *first, void **ret) {
     (void)first, (void)ret;
     coop_greenlet *root = coop_greenlet_parent(coop_greenlet_current());
-    for (;;) coop_greenlet_switch(root, NULL, NULL); /* refuses to die */
+    for (;;)
+        coop_greenlet_switch(root, NULL, NULL); /* refuses to die */
     return 0;
 }
 
@@ -212,7 +214,8 @@ TEST(greenlet_free_of_greenlet_that_refuses_to_die_is_eproto) {
 static int ticks;
 static int ticker(void *arg) {
     (void)arg;
-    for (int i = 0; i < 4; i++, ticks++) coop_sleep(COOP_MS(10));
+    for (int i = 0; i < 4; i++, ticks++)
+        coop_sleep(COOP_MS(10));
     return 0;
 }
 
@@ -239,7 +242,9 @@ static int sleep_main(void *arg) {
     return 0;
 }
 
-TEST(greenlet_calling_coop_sleep_parks_its_task) { CHECK_OK(test_run(sleep_main, NULL)); }
+TEST(greenlet_calling_coop_sleep_parks_its_task) {
+    CHECK_OK(test_run(sleep_main, NULL));
+}
 
 static coop_greenlet *foreign;
 static int intruder(void *arg) {
@@ -260,7 +265,9 @@ static int groups_main(void *arg) {
     return 0;
 }
 
-TEST(greenlet_of_another_task_cannot_be_switched_to) { CHECK_OK(test_run(groups_main, NULL)); }
+TEST(greenlet_of_another_task_cannot_be_switched_to) {
+    CHECK_OK(test_run(groups_main, NULL));
+}
 
 /* A greenlet group rooted in a generator body. */
 static int gen_with_greenlets(coop_gen *gen, void *arg, void **ret) {
@@ -316,4 +323,61 @@ TEST(greenlet_new_rejects_bad_arguments) {
     CHECK_ERR(coop_greenlet_new(NULL, marker, NULL, 0), -EINVAL);
     CHECK_ERR(coop_greenlet_new(&g, NULL, NULL, 0), -EINVAL);
     CHECK_ERR(coop_greenlet_switch(NULL, NULL, NULL), -EINVAL);
+}
+
+/* Every allocation of coop_greenlet_new (greenlet, stack pool, group root)
+ * failing in turn: -ENOMEM or success, and no leak. */
+TEST(greenlet_new_survives_allocation_failure_sweep) {
+    for (long n = 1; n <= 8; n++) {
+        coop_greenlet *g = NULL;
+        coop__alloc_fail_at(n);
+        int r = coop_greenlet_new(&g, doubler, NULL, 0);
+        coop__alloc_fail_at(0);
+        if (r == -ENOMEM) {
+            CHECK(coop_greenlet_current() == NULL); /* no half-made group */
+            continue;
+        }
+        CHECK_ERR(r, 0);
+        void *v;
+        CHECK_ERR(coop_greenlet_switch(g, V(4), &v), 0);
+        CHECK_EQ(N(v), 8);
+        CHECK_OK(coop_greenlet_free(g));
+    }
+}
+
+/* A dead greenlet's stack is reused by the next one (the pool is LIFO):
+ * switches from the new greenlet must not be mistaken for the dead one's. */
+static coop_greenlet *relay_to;
+static int relay(void *first, void **ret) {
+    void *v = first;
+    for (;;) {
+        int r = coop_greenlet_switch(relay_to, (void *)(intptr_t)(N(v) + 1), &v);
+        if (r < 0) return r == COOP_GREENLET_EXIT ? 0 : r;
+        if (N(v) >= 100) {
+            *ret = v;
+            return 0;
+        }
+    }
+}
+
+TEST(greenlet_reused_stack_is_not_mistaken_for_the_dead_owner) {
+    for (int round = 0; round < 3; round++) {
+        coop_greenlet *a, *b;
+        CHECK_OK(coop_greenlet_new(&a, doubler, NULL, 0));
+        void *v;
+        CHECK_ERR(coop_greenlet_switch(a, V(3), &v), 0);
+        CHECK_EQ(N(v), 6);
+        CHECK_OK(coop_greenlet_free(a)); /* dies; its stack goes back to the pool */
+        CHECK_OK(coop_greenlet_new(&a, relay, NULL, 0));
+        CHECK_OK(coop_greenlet_new(&b, doubler, NULL, 0));
+        relay_to = coop_greenlet_current(); /* the relay bounces values off the root */
+        CHECK_ERR(coop_greenlet_switch(a, V(10), &v), 0);
+        CHECK_EQ(N(v), 11);
+        CHECK_ERR(coop_greenlet_switch(b, V(21), &v), 0);
+        CHECK_EQ(N(v), 42);
+        CHECK_ERR(coop_greenlet_switch(a, V(200), &v), 0); /* relay finishes with 200 */
+        CHECK_EQ(N(v), 200);
+        CHECK_OK(coop_greenlet_free(a));
+        CHECK_OK(coop_greenlet_free(b));
+    }
 }

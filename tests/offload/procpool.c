@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "expect_misuse.h"
 #include "offload/offload.h"
 #include "test.h"
 #include "util/alloc.h"
@@ -214,8 +215,19 @@ static int body_cloexec(void *arg) {
     int nm = list_fds(getpid(), mine, 256);
     int nt = list_fds(coop__procpool_worker_pid(pp, 0), theirs, 256);
     CHECK(nm > 6); /* std fds, loop fds, pipe, the socket, the dir */
-    CHECK_EQ(nt, 4); /* 0, 1, 2 and its socket at 3 */
-    for (int i = 0; i < nt; i++) CHECK(theirs[i] >= 0 && theirs[i] <= 3);
+    /* The worker keeps 0, 1, 2 and its socket at 3, nothing else. (Under
+     * valgrind the tool's own fds sit at the top of the table, >= 1000,
+     * out of reach of the program: they are not counted.) */
+    int kept = 0;
+    for (int i = 0; i < nt && i < 256; i++) {
+        CHECK(theirs[i] <= 3 || theirs[i] >= 1000);
+        kept += theirs[i] <= 3;
+    }
+    CHECK_EQ(kept, 4);
+    for (int i = 0; i < nm && i < 256; i++) { /* in particular none of ours above 3 */
+        if (mine[i] <= 3) continue;
+        for (int k = 0; k < nt && k < 256; k++) CHECK(theirs[k] != mine[i] || mine[i] >= 1000);
+    }
     coop_procpool_free(pp);
     close(pfd[0]);
     close(pfd[1]);
@@ -255,16 +267,5 @@ static int body_misuse(void *arg) {
 }
 
 TEST(procpool_free_while_in_use_is_misuse) {
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 2);
-        test_run_real(body_misuse, NULL);
-        _exit(0);
-    }
-    int st;
-    CHECK_EQ(waitpid(pid, &st, 0), pid);
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    expect_misuse(body_misuse, 1, "coop_procpool_free: 1 task(s) still use the process pool");
 }

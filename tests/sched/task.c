@@ -188,3 +188,21 @@ static int fail_alloc_body(void *arg) {
     return 0;
 }
 TEST(task_spawn_reports_enomem_and_loses_nothing) { CHECK_EQ(test_run(fail_alloc_body, NULL), 0); }
+
+#include "sched/loop.h"
+static int pinger(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 1000; i++) CHECK_OK(coop_yield());
+    return 0;
+}
+static int no_syscall_body(void *arg) {
+    (void)arg;
+    coop_task_id t;
+    CHECK_OK(coop_spawn(&t, "ping", pinger, NULL));
+    uint64_t polls = coop__loop_get()->polls;
+    pinger(NULL);
+    CHECK_OK(coop_join(t, NULL));
+    CHECK_EQ(coop__loop_get()->polls, polls); /* no fd waited on: no poll at all */
+    return 0;
+}
+TEST(yield_makes_no_poll_syscall_without_fd_waits) { CHECK_EQ(test_run_real(no_syscall_body, NULL), 0); }

@@ -196,3 +196,26 @@ static void enter_outside(void) {
     coop_scope_enter(&s, COOP_NEVER);
 }
 TEST(scope_enter_outside_task_aborts) { test_expect_abort(enter_outside, "outside a task"); }
+
+#include <pthread.h>
+static coop_scope *foreign_scope;
+static void *cancel_from_thread(void *arg) {
+    (void)arg;
+    coop_scope_cancel(foreign_scope); /* misuse: not this thread's loop */
+    return NULL;
+}
+static int foreign_body(void *arg) {
+    (void)arg;
+    coop_scope s;
+    coop_scope_enter(&s, COOP_NEVER);
+    foreign_scope = &s;
+    pthread_t th;
+    pthread_create(&th, NULL, cancel_from_thread, NULL);
+    pthread_join(th, NULL);
+    coop_scope_exit(&s);
+    return 0;
+}
+static void run_foreign(void) { test_run(foreign_body, NULL); }
+TEST(scope_cancel_from_another_thread_aborts) {
+    test_expect_abort(run_foreign, "from a thread that does not run the scope's loop");
+}

@@ -140,11 +140,13 @@ static int body(void *arg) {
         CHECK_OK(coop_nursery_spawn(&producers, NULL, "producer", producer, (void *)i));
     CHECK_OK(coop_nursery_close(&producers));
     stop_chaos = 1;
-    CHECK_ERR(coop_queue_join(queue), 0); /* every queued message was taken and done */
-    queue_done = 1;
+    /* Close the channels first: a consumer blocked in a receive must be
+     * woken (-EPIPE) to go and help drain the queue. */
     coop_chan_tx_close(&unbuf_tx); /* the last send end: closes unbuf */
     CHECK_EQ(coop_chan_closed(unbuf), 1);
     coop_chan_close(buf);
+    CHECK_ERR(coop_queue_join(queue), 0); /* every queued message was taken and done */
+    queue_done = 1;
     CHECK_OK(coop_nursery_close(&all));
     long ok = 0;
     for (int i = 0; i < NMSG; i++) {

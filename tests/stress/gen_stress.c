@@ -6,8 +6,8 @@
  * token through bodies that sleep. Seed: COOP_STRESS_SEED (default fixed);
  * printed on failure. Virtual clock: bounded and fast.
  */
-#include <stdint.h>
 #include "test.h"
+#include <stdint.h>
 
 #define NGEN 12
 #define NTASK 6
@@ -24,10 +24,10 @@ static uint32_t rnd(uint64_t *s) {
 }
 
 typedef struct slot {
-    coop_gen *g;       /* the generator, or NULL */
-    long expect;       /* next value it must yield */
-    int busy;          /* a task is inside next/throw on it */
-    uint64_t rng;      /* its body's random stream */
+    coop_gen *g;  /* the generator, or NULL */
+    long expect;  /* next value it must yield */
+    int busy;     /* a task is inside next/throw on it */
+    uint64_t rng; /* its body's random stream */
 } slot;
 
 static slot pool[NGEN];
@@ -66,7 +66,10 @@ static int worker(void *arg) {
         void *v = NULL;
         int was_busy = s->busy;
         switch (rnd(&rng) % 8) {
-        case 0: case 1: case 2: case 3: { /* next */
+        case 0:
+        case 1:
+        case 2:
+        case 3: { /* next */
             s->busy = 1;
             int r = coop_gen_next(s->g, &v);
             if (was_busy) {
@@ -105,8 +108,7 @@ static int worker(void *arg) {
                 CHECK_ERR(coop_gen_close(s->g), -EBUSY);
                 break;
             }
-            if (rnd(&rng) & 1)
-                CHECK_ERR(coop_gen_close(s->g), 0);
+            if (rnd(&rng) & 1) CHECK_ERR(coop_gen_close(s->g), 0);
             CHECK_ERR(coop_gen_free(s->g), 0);
             fresh(s, idx);
             break;
@@ -130,7 +132,8 @@ static int member(void *first, void **ret) {
     ring *r = first;
     coop_greenlet *me = coop_greenlet_current();
     int idx = 0;
-    while (r->g[idx] != me) idx++;
+    while (r->g[idx] != me)
+        idx++;
     void *tok = NULL;
     for (;;) {
         if (rnd(&r->rng) % 4 == 0 && coop_sleep(COOP_MS(1)) < 0) return -ECANCELED;
@@ -146,17 +149,20 @@ static int member(void *first, void **ret) {
 
 static int ring_task(void *arg) {
     ring r = {.rng = seed + (uint64_t)(intptr_t)arg + 7};
-    for (int i = 0; i < RING; i++) CHECK_OK(coop_greenlet_new(&r.g[i], member, NULL, 0));
+    for (int i = 0; i < RING; i++)
+        CHECK_OK(coop_greenlet_new(&r.g[i], member, NULL, 0));
     void *res;
     CHECK_ERR(coop_greenlet_switch(r.g[0], &r, &res), 0);
     CHECK_EQ((long)(intptr_t)res, 300);
-    for (int i = 0; i < RING; i++) CHECK_OK(coop_greenlet_free(r.g[i]));
+    for (int i = 0; i < RING; i++)
+        CHECK_OK(coop_greenlet_free(r.g[i]));
     return 0;
 }
 
 static int stress_main(void *arg) {
     (void)arg;
-    for (int i = 0; i < NGEN; i++) fresh(&pool[i], i);
+    for (int i = 0; i < NGEN; i++)
+        fresh(&pool[i], i);
     coop_nursery n;
     coop_nursery_open(&n, COOP_NEVER);
     for (intptr_t i = 0; i < NTASK; i++) {
@@ -164,7 +170,8 @@ static int stress_main(void *arg) {
         CHECK_OK(coop_nursery_spawn(&n, NULL, "ring", ring_task, (void *)i));
     }
     CHECK_OK(coop_nursery_close(&n));
-    for (int i = 0; i < NGEN; i++) CHECK_OK(coop_gen_free(pool[i].g));
+    for (int i = 0; i < NGEN; i++)
+        CHECK_OK(coop_gen_free(pool[i].g));
     CHECK_EQ(checks, (long)NTASK * OPS);
     CHECK(busy_hits > 0); /* the contended path was exercised */
     return 0;

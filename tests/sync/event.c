@@ -98,3 +98,18 @@ static void destroy_with_waiter(void) { test_run(destroy_waited, NULL); }
 TEST(event_destroy_with_waiters_aborts) {
     expect_abort(destroy_with_waiter, "coop_event_destroy: 1 task(s) still wait");
 }
+
+static void set_cb(void *arg) { coop_event_set(arg); }
+static int set_by_callback(void *arg) {
+    (void)arg;
+    coop_event_init(&ev);
+    coop_timer tm;
+    coop_timer_init(&tm);
+    CHECK_ERR(coop_call_later(&tm, COOP_MS(30), set_cb, &ev), 0);
+    int64_t t0 = coop_now();
+    CHECK_ERR(coop_event_wait(&ev), 0);
+    CHECK(coop_now() - t0 >= COOP_MS(30));
+    coop_event_destroy(&ev);
+    return 0;
+}
+TEST(event_set_from_a_loop_callback_wakes_the_waiter) { CHECK_ERR(test_run(set_by_callback, NULL), 0); }

@@ -1,4 +1,5 @@
 /* Tests of coop_waitgroup (src/sync/waitgroup.c). */
+#include <limits.h>
 #include "sync/helpers.h"
 
 static coop_waitgroup wg;
@@ -88,4 +89,11 @@ static int destroy_waited(void *arg) {
 static void destroy_with_waiter(void) { test_run(destroy_waited, NULL); }
 TEST(waitgroup_destroy_with_waiters_aborts) {
     expect_abort(destroy_with_waiter, "coop_waitgroup_destroy: 1 task(s) still wait");
+}
+
+TEST(waitgroup_overflow_is_einval) {
+    coop_waitgroup_init(&wg);
+    CHECK_ERR(coop_waitgroup_add(&wg, LONG_MAX), 0);
+    CHECK_ERR(coop_waitgroup_add(&wg, 1), -EINVAL);
+    CHECK_EQ(coop_waitgroup_count(&wg), LONG_MAX);
 }

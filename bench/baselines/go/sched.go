@@ -65,11 +65,18 @@ func row(measure string, value float64, unit string) {
 	fmt.Printf("BENCH\t%s\tgo\t%.*f\t%s\n", measure, prec, value, unit)
 }
 
-// median runs f runs() times and returns the median of its figures.
+// median runs f up to runs() times, but no new run once the runs so far
+// took longer than the budget (bench_more of bench.h), and returns the
+// median of its figures.
 func median(f func() float64) float64 {
-	v := make([]float64, runs())
-	for i := range v {
-		v[i] = f()
+	budget := 3000 * time.Millisecond
+	if ms, err := strconv.Atoi(os.Getenv("COOP_BENCH_BUDGET_MS")); err == nil {
+		budget = time.Duration(ms) * time.Millisecond
+	}
+	start := time.Now()
+	var v []float64
+	for len(v) == 0 || (len(v) < runs() && time.Since(start) < budget) {
+		v = append(v, f())
 	}
 	sort.Float64s(v)
 	n := len(v)
@@ -84,7 +91,7 @@ func perOp(start time.Time, ops int) float64 {
 }
 
 func benchSpawn() {
-	n := iters(200000)
+	n := iters(100000)
 	row("spawn+run+join", median(func() float64 {
 		var wg sync.WaitGroup
 		start := time.Now()
@@ -133,7 +140,7 @@ func benchSleepers() {
 }
 
 func benchChan() {
-	n := iters(500000)
+	n := iters(250000)
 	row("chan ping-pong", median(func() float64 {
 		ping, pong := make(chan int), make(chan int)
 		go func() {
@@ -212,10 +219,10 @@ func main() {
 		benchSpawn()
 	}
 	if selected("yield, 2 tasks") {
-		benchYield(2, iters(500000), "yield, 2 tasks")
+		benchYield(2, iters(250000), "yield, 2 tasks")
 	}
 	if selected("yield, 1000 tasks") {
-		benchYield(1000, iters(1000), "yield, 1000 tasks")
+		benchYield(1000, iters(500), "yield, 1000 tasks")
 	}
 	if selected("100k x sleep 1 ms") {
 		benchSleepers()
