@@ -181,8 +181,21 @@ static long parse(const char *p, size_t n, command *c, const char **err) {
 
 /* ---- commands ---- */
 
+/* Append "<prefix><v>\r\n" (":42\r\n", "$5\r\n"): replies are mostly
+ * numbers and lengths, and printf would cost more than the command. */
+static void number_line(coop_stream *s, char prefix, long long v) {
+    char buf[24], *p = buf + sizeof buf;
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    *--p = '\n';
+    *--p = '\r';
+    do *--p = (char)('0' + u % 10); while ((u /= 10) != 0);
+    if (v < 0) *--p = '-';
+    *--p = prefix;
+    coop_stream_write(s, p, (size_t)(buf + sizeof buf - p));
+}
+
 static void bulk(coop_stream *s, const char *p, size_t n) {
-    coop_stream_printf(s, "$%zu\r\n", n);
+    number_line(s, '$', (long long)n);
     coop_stream_write(s, p, n);
     coop_stream_write(s, "\r\n", 2);
 }
@@ -222,7 +235,7 @@ static int execute(coop_stream *s, const command *c) {
         if (argc < 2) return wrong_args(s, c), 0;
         for (int i = 1; i < argc; i++)
             n += del ? db_del(c->argv[i], c->len[i]) : db_get(c->argv[i], c->len[i]) != NULL;
-        coop_stream_printf(s, ":%d\r\n", n);
+        number_line(s, ':', n);
     } else if (is(c, "INCR")) {
         if (argc != 2) return wrong_args(s, c), 0;
         entry *e = db_get(c->argv[1], c->len[1]);
@@ -235,7 +248,7 @@ static int execute(coop_stream *s, const command *c) {
         int n = snprintf(num, sizeof num, "%lld", v + 1);
         if (db_set(c->argv[1], c->len[1], num, (size_t)n) < 0)
             coop_stream_write(s, "-OOM out of memory\r\n", 20);
-        else coop_stream_printf(s, ":%lld\r\n", v + 1);
+        else number_line(s, ':', v + 1);
     } else if (is(c, "QUIT")) {
         coop_stream_write(s, "+OK\r\n", 5);
         return 1;

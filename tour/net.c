@@ -218,7 +218,7 @@ TOUR_SECTION(tour_crowd, 61, "net-1000", "1,000 concurrent connections cost one 
               c.rss_during_kb - c.rss_before_kb,
               (c.rss_during_kb - c.rss_before_kb) * 1024 / CONNS);
     tour_show("set up and torn down in %.0f ms", tour_ms() - t0);
-    tour_check(c.connected == CONNS && c.threads_during == c.threads_before,
+    tour_check(c.connected == CONNS && c.threads_during <= c.threads_before,
                "1,000 connections, not one thread more");
     return 0;
 }

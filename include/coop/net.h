@@ -24,6 +24,7 @@
 #include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include "dns.h" /* coop_dns_resolve: the resolver coop_tcp_connect uses */
 #include "sched.h"
 
 #ifdef __cplusplus
@@ -77,13 +78,14 @@ COOP_API int coop_tcp_listen(const char *host, int port, const coop_listen_opts 
 
 /* Connect a TCP socket to host:port and return it (TCP_NODELAY set).
  * A numeric host connects directly; "localhost" tries ::1 then 127.0.0.1;
- * any other name is resolved by the DNS resolver, and each address is tried
- * in turn until one connects (the error of the last one is returned).
- * Errors: -ECONNREFUSED, -ENETUNREACH, -EHOSTUNREACH, -ETIMEDOUT (the
- * kernel gave up, or the caller's scope deadline passed), -ECANCELED,
- * -EINVAL (port out of range), -ENOENT (the name has no address),
- * -EAFNOSUPPORT (a name, and no resolver is built in), -EMFILE, -ENOMEM,
- * -EPERM (not in a task). No fd is left open on failure.
+ * any other name is resolved with coop_dns_resolve (coop/dns.h), and each
+ * address is tried in turn until one connects (the error of the last one
+ * is returned). Errors: -ECONNREFUSED, -ENETUNREACH, -EHOSTUNREACH,
+ * -ETIMEDOUT (the kernel gave up, or the caller's scope deadline passed,
+ * which also bounds the lookup), -ECANCELED, -EINVAL (port out of range,
+ * host NULL), the resolver's errors (-ENOENT: no such name, -ENODATA: no
+ * address, -EAGAIN: temporary failure ... see coop/dns.h), -EMFILE,
+ * -ENOMEM, -EPERM (not in a task). No fd is left open on failure.
  * [checkpoint] [task] */
 COOP_API int coop_tcp_connect(const char *host, int port);
 
@@ -173,7 +175,9 @@ COOP_API int coop_sock_shutdown(int fd, int how);
  *
  * A stream buffers one fd (a socket, a pipe) in both directions. It does
  * not own the fd: free the stream, then coop_close the fd. One task reads
- * and one task writes at a time (two readers at once is misuse and aborts).
+ * and one task flushes at a time (two at once is misuse and aborts); any
+ * task may append with coop_stream_write/printf at any time, also while
+ * another is suspended in a flush (a chat room's broadcast does).
  *
  * Reading: records are found in the read buffer, which never grows past
  * max_record bytes. Record calls (read_until, readline, read_exact, peek)

@@ -7,14 +7,23 @@
 
 #include <sys/types.h>
 #include "coop.h"
+#include "io/backend.h" /* coop__fd_wait: wait for a new edge after EAGAIN */
+#include "sched/loop.h" /* the loop's per-fd state, for coop__net_drained */
 #include "sched/park.h"
+#include "util/alloc.h"
 
 /* socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; returns the fd or -errno. */
 int coop__net_socket(int family, int type);
 
 /* Connect to a host that is not a numeric address: "localhost" without the
- * resolver, other names through it, each address in turn (resolve.c). */
+ * resolver, other names through coop_dns_resolve, each address in turn
+ * (resolve.c). */
 int coop__net_connect_name(const char *host, int port);
+
+/* A syscall on fd just failed (errno set): returns 0 to try it again
+ * (EINTR; or EAGAIN and fd became ready for events), else the -errno to
+ * report (the error itself, or the wait's cancellation). */
+int coop__net_again(int fd, unsigned events);
 
 /* One read(2) that suspends until fd is readable: the count, 0 at EOF or
  * -errno. No checkpoint of its own (callers put one first). */
@@ -28,5 +37,18 @@ ssize_t coop__net_send_once(int fd, const void *buf, size_t n, int *is_sock);
  * until fd is writable: the count (>= 1 when n >= 1) or -errno. *is_sock
  * caches whether fd is a socket: -1 unknown, 0 no, 1 yes. */
 ssize_t coop__net_write_some(int fd, const void *buf, size_t n, int *is_sock);
+
+
+/* A read just returned fewer bytes than asked: the socket's receive queue
+ * is empty now. Drop the loop's cached "readable" edge for fd, so that the
+ * next wait parks at once instead of poll(2)ing a stale edge, and the
+ * caller may wait before reading (saving the read that would return
+ * EAGAIN). Safe: any data that arrives from now on raises a new edge.
+ * This reaches into the io layer's per-fd state (see the report to the
+ * core: an io function "coop__fd_drained(fd, events)" would own it). */
+static inline void coop__net_drained(int fd) {
+    coop__loop *l = coop__loop_get();
+    if (l && fd >= 0 && fd < l->nfds && l->fds[fd]) l->fds[fd]->ready &= ~COOP_READABLE;
+}
 
 #endif

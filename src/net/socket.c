@@ -6,7 +6,8 @@
  * syscall (no window where a fork+exec elsewhere inherits it). Nothing here
  * resolves names except coop_tcp_connect, which hands names other than
  * "localhost" to the resolver (resolve.c). Connecting and accepting suspend
- * through coop_fd_wait; no fd is left open on any failure path.
+ * only after EAGAIN (coop__net_again); no fd is left open on any failure
+ * path.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -225,15 +226,13 @@ int coop_sock_accept(int listen_fd, coop_sockaddr *peer) {
         int fd = accept4(listen_fd, (struct sockaddr *)&p->ss, &p->len,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) return fd;
-        int e = errno;
+        int e = errno, r;
         /* Errors of the new connection itself (it died in the backlog):
          * Linux passes them through accept(2); they are not the listener's,
          * and each consumed its backlog entry, so retrying cannot spin. */
         if (e == EINTR || e == ECONNABORTED || e == EPROTO || e == ENETDOWN || e == ENOPROTOOPT ||
             e == EHOSTDOWN || e == ENONET || e == EHOSTUNREACH || e == ENETUNREACH)
             continue;
-        if (e != EAGAIN && e != EWOULDBLOCK) return -e;
-        int r = coop_fd_wait(listen_fd, COOP_READABLE);
-        if (r < 0) return r;
+        if ((r = coop__net_again(listen_fd, COOP_READABLE)) < 0) return r;
     }
 }

@@ -6,7 +6,8 @@
  * The pattern of every call: a checkpoint first (a cancelled scope fails the
  * call before any byte moves, even when data is ready: cancellation is
  * level-triggered), then try the syscall, and only on EAGAIN wait for
- * readiness with coop_fd_wait and try again. Sends always carry
+ * readiness (coop__fd_wait in edge mode: the cached readiness is stale
+ * right after EAGAIN, and skipping it saves a poll(2)) and try again. Sends always carry
  * MSG_NOSIGNAL. The loops over partial transfers report how far they got
  * through an out-parameter, because a failure or cancellation in the middle
  * of a record leaves the byte stream at a position the caller must know.
@@ -17,15 +18,20 @@
 #include <unistd.h>
 #include "net/net.h"
 
+int coop__net_again(int fd, unsigned events) {
+    int e = errno;
+    if (e == EINTR) return 0;
+    if (e != EAGAIN && e != EWOULDBLOCK) return -e;
+    int w = coop__fd_wait(fd, events, 1);
+    return w < 0 ? w : 0;
+}
+
 ssize_t coop__net_read_some(int fd, void *buf, size_t n) {
     for (;;) {
         ssize_t r = read(fd, buf, n);
         if (r >= 0) return r;
-        int e = errno;
-        if (e == EINTR) continue;
-        if (e != EAGAIN && e != EWOULDBLOCK) return -e;
-        int w = coop_fd_wait(fd, COOP_READABLE);
-        if (w < 0) return w;
+        int e = coop__net_again(fd, COOP_READABLE);
+        if (e < 0) return e;
     }
 }
 
@@ -53,7 +59,7 @@ ssize_t coop__net_write_some(int fd, const void *buf, size_t n, int *is_sock) {
     for (;;) {
         ssize_t r = coop__net_send_once(fd, buf, n, is_sock);
         if (r != -EAGAIN) return r;
-        int w = coop_fd_wait(fd, COOP_WRITABLE);
+        int w = coop__fd_wait(fd, COOP_WRITABLE, 1);
         if (w < 0) return w;
     }
 }
@@ -116,7 +122,7 @@ ssize_t coop_sock_sendfile(int sock, int file, off_t *offset, size_t count) {
         err = -errno;
         if (err == -EINTR) continue;
         if (err != -EAGAIN) break;
-        err = coop_fd_wait(sock, COOP_WRITABLE);
+        err = coop__fd_wait(sock, COOP_WRITABLE, 1);
         if (err < 0) break;
         err = 0;
     }
@@ -131,11 +137,8 @@ ssize_t coop_sock_sendto(int fd, const void *buf, size_t n, const coop_sockaddr 
         ssize_t r = sendto(fd, buf, n, MSG_NOSIGNAL, to ? (const struct sockaddr *)&to->ss : NULL,
                            to ? to->len : 0);
         if (r >= 0) return r;
-        int e = errno;
-        if (e == EINTR) continue;
-        if (e != EAGAIN && e != EWOULDBLOCK) return -e;
-        int w = coop_fd_wait(fd, COOP_WRITABLE);
-        if (w < 0) return w;
+        int e = coop__net_again(fd, COOP_WRITABLE);
+        if (e < 0) return e;
     }
 }
 
@@ -148,11 +151,8 @@ ssize_t coop_sock_recvfrom(int fd, void *buf, size_t n, coop_sockaddr *from) {
         f->len = sizeof f->ss;
         ssize_t r = recvfrom(fd, buf, n, 0, (struct sockaddr *)&f->ss, &f->len);
         if (r >= 0) return r;
-        int e = errno;
-        if (e == EINTR) continue;
-        if (e != EAGAIN && e != EWOULDBLOCK) return -e;
-        int w = coop_fd_wait(fd, COOP_READABLE);
-        if (w < 0) return w;
+        int e = coop__net_again(fd, COOP_READABLE);
+        if (e < 0) return e;
     }
 }
 

@@ -37,7 +37,8 @@ static inline double now_s(void) {
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* <build>/examples/name */
+/* <build>/examples/name. A build without examples (COOP_BUILD_EXAMPLES=OFF,
+ * as the aarch64 cross build) skips the test: it passes, saying so. */
 static inline void example_path(const char *name, char *buf, size_t size) {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -55,13 +56,9 @@ static inline void example_path(const char *name, char *buf, size_t size) {
     if (access(buf, X_OK) != 0) test_skip("the example programs are not built here");
 }
 
-/* In a child, after fork: die with the test, optionally with an fd limit. */
-static inline void child_setup(long nofile) {
+/* In a child, after fork: die with the test. */
+static inline void child_setup(void) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (nofile > 0) {
-        struct rlimit rl = {(rlim_t)nofile, (rlim_t)nofile};
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
     signal(SIGPIPE, SIG_DFL);
 }
 
@@ -75,11 +72,22 @@ static inline void child_start_limited(child *c, const char *name, const char *c
     c->pid = fork();
     CHECK(c->pid >= 0);
     if (c->pid == 0) {
-        child_setup(nofile);
+        child_setup();
         dup2(p[1], 1);
-        const char *argv[16] = {path};
-        for (int i = 0; args && args[i] && i < 14; i++) argv[i + 1] = args[i];
-        execv(path, (char *const *)argv);
+        const char *argv[20] = {path};
+        int k = 1;
+        char script[64];
+        if (nofile > 0) { /* the shell lowers the limit (also when the test
+                             itself runs under valgrind, which fakes it) */
+            snprintf(script, sizeof script, "ulimit -n %ld && exec \"$0\" \"$@\"", nofile);
+            argv[0] = "/bin/sh";
+            argv[1] = "-c";
+            argv[2] = script;
+            argv[3] = path;
+            k = 4;
+        }
+        for (int i = 0; args && args[i] && k < 19; i++) argv[k++] = args[i];
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(p[1]);
@@ -180,7 +188,7 @@ static inline int run_cmd(const char *const *argv, const char *in, char *out, si
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
-        child_setup(0);
+        child_setup();
         dup2(pi[0], 0);
         dup2(po[1], 1);
         dup2(pe[1], 2);
@@ -237,6 +245,24 @@ static inline int run_cmd(const char *const *argv, const char *in, char *out, si
     waitpid(pid, &st, 0);
     if (killed || !WIFEXITED(st)) return -1;
     return WEXITSTATUS(st);
+}
+
+/* Run body in a loop in a forked child with stderr silenced, and check
+ * that it aborted (misuse is reported by abort, not by an error). */
+static inline void check_aborts(coop_fn body) {
+    test_skip_fd_check();
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        test_run(body, NULL);
+        _exit(0);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
 }
 
 /* ---- plain blocking client sockets (the tests' own clients) ---- */

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "test.h"
+#include "child.h"
 
 /* What a test's handlers and clients share. */
 typedef struct fixture {
@@ -309,7 +309,7 @@ TEST_TIMEOUT(server_at_the_fd_limit_sheds_connections_without_spinning, 20) {
     CHECK(pid >= 0);
     if (pid == 0) {
         struct rlimit rl = {24, 24};
-        CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(77); /* e.g. under valgrind */
         flood fl = {.f = {.lfd = lfd, .port = port}, .pipe_w = p[1]};
         _exit(test_run_real(flood_server, &fl) == 0 ? 0 : 1);
     }
@@ -331,10 +331,14 @@ TEST_TIMEOUT(server_at_the_fd_limit_sheds_connections_without_spinning, 20) {
         len += (size_t)n;
     int st;
     CHECK(waitpid(pid, &st, 0) == pid);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     for (int i = 0; i < N; i++) close(fds[i]);
     close(p[0]);
     coop_close(lfd);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+        printf("  (skipped: RLIMIT_NOFILE cannot be lowered here)\n");
+        return;
+    }
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     double cpu;
     unsigned long long accepted, shed;
     CHECK_EQ(sscanf(msg, "%lf %llu %llu", &cpu, &accepted, &shed), 3);
@@ -354,17 +358,5 @@ static int free_while_serving_body(void *arg) {
 }
 
 TEST(server_free_while_serving_is_misuse) {
-    test_skip_fd_check();
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 2);
-        test_run(free_while_serving_body, NULL);
-        _exit(0);
-    }
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    check_aborts(free_while_serving_body);
 }
