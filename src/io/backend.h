@@ -20,7 +20,7 @@ typedef struct coop__fd {
     int fd;              /* the descriptor */
     uint32_t gen;        /* loop-unique generation: filters stale events */
     unsigned ready;      /* cached readiness (COOP_READABLE|COOP_WRITABLE) */
-    int registered;      /* epoll: added to the interest list */
+    unsigned registered; /* epoll: events in the interest list (0: not added) */
     int poll_index;      /* poll: index in the watch array, -1 if absent */
     coop__list waiters;  /* fd_waiter records of parked tasks */
 } coop__fd;
@@ -29,9 +29,10 @@ typedef struct coop__backend {
     const char *name;
     int (*init)(coop__loop *l);      /* create state, watch the wake-up fd */
     void (*destroy)(coop__loop *l);
-    /* The first waiter arrived on f: make sure it is watched. Returns 0,
-     * -EPERM (fd type cannot be polled: always ready), or -errno. */
-    int (*watch)(coop__loop *l, coop__fd *f);
+    /* A task is about to wait for events on f: make sure they are watched.
+     * Returns 0, -EPERM (fd type cannot be polled: always ready), or
+     * -errno. Called on every wait: must be cheap when nothing changes. */
+    int (*watch)(coop__loop *l, coop__fd *f, unsigned events);
     /* The last waiter left f. */
     void (*unwatch)(coop__loop *l, coop__fd *f);
     /* f is being closed or forgotten: drop it entirely. */
@@ -58,6 +59,11 @@ unsigned coop__io_interest(const coop__fd *f);
  * EAGAIN, so only a new edge may wake it (io/rw.c). Returns the ready
  * events or -errno. [checkpoint] */
 int coop__fd_wait(int fd, unsigned events, int edge);
+/* The caller read less than it asked for (or wrote less than it offered):
+ * the kernel buffer is drained (full), so the cached readiness for events
+ * is stale. Clearing it lets the next call skip a read that would only
+ * return EAGAIN. */
+void coop__fd_drained(int fd, unsigned events);
 /* Teardown: free all per-fd state. */
 void coop__io_free_fds(coop__loop *l);
 

@@ -1,9 +1,13 @@
 /*
- * epoll.c — the Linux backend. Each fd is added once, edge-triggered, for
- * both directions (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET): waiting never costs
- * an epoll_ctl, only the first wait on an fd does. Edge triggering is safe
+ * epoll.c — the Linux backend. Each fd is added once, edge-triggered
+ * (EPOLLET), for reading; EPOLLOUT joins (EPOLL_CTL_MOD) the first time a
+ * task waits to write on it. So waiting costs an epoll_ctl only the first
+ * time per fd and direction, and a server whose writes never block gets no
+ * writable event per ACK that nobody waits for. Edge triggering is safe
  * because callers wait only after the operation returned EAGAIN (io/rw.c),
- * and coop_fd_wait re-checks cached readiness before waiting.
+ * and coop_fd_wait re-checks cached readiness before waiting; adding an
+ * event re-evaluates the fd, so an edge cannot fall between EAGAIN and
+ * the registration.
  *
  * The event token is (generation << 32 | fd): an event fetched for an fd
  * that was closed and reused within the same epoll_wait batch is dropped.
@@ -51,17 +55,20 @@ static void ep_destroy(coop__loop *l) {
     l->backend_data = NULL;
 }
 
-static int ep_watch(coop__loop *l, coop__fd *f) {
-    if (f->registered) return 0;
+static int ep_watch(coop__loop *l, coop__fd *f, unsigned events) {
+    unsigned want = f->registered | COOP_READABLE | (events & COOP_WRITABLE);
+    if (want == f->registered) return 0;
     epoll_state *s = l->backend_data;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET |
+                                       (want & COOP_WRITABLE ? EPOLLOUT : 0),
                              .data.u64 = ((uint64_t)f->gen << 32) | (uint32_t)f->fd};
-    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, f->fd, &ev) < 0) {
+    int op = f->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(s->epfd, op, f->fd, &ev) < 0) {
         /* EEXIST: the fd was registered and closed behind our back (a
          * dup keeps the registration alive); take it over. */
         if (errno != EEXIST || epoll_ctl(s->epfd, EPOLL_CTL_MOD, f->fd, &ev) < 0) return -errno;
     }
-    f->registered = 1;
+    f->registered = want;
     return 0;
 }
 

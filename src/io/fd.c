@@ -120,13 +120,11 @@ int coop__fd_wait(int fd, unsigned events, int edge) {
         }
         f->ready &= ~events;
     }
-    if (coop__list_empty(&f->waiters)) {
-        int r = l->backend->watch(l, f);
-        if (r == -EPERM) return (int)events; /* regular file: always ready */
-        if (r < 0) {
-            if (r == -EBADF) coop_forget(fd);
-            return r;
-        }
+    int r = l->backend->watch(l, f, events);
+    if (r == -EPERM) return (int)events; /* regular file: always ready */
+    if (r < 0) {
+        if (r == -EBADF && coop__list_empty(&f->waiters)) coop_forget(fd);
+        return r;
     }
     fd_waiter fw = {.w = {.on_cancel = fd_wait_cancelled,
                           .what = events == COOP_READABLE ? "fd wait (readable)" : "fd wait (writable)"},
@@ -138,6 +136,12 @@ int coop__fd_wait(int fd, unsigned events, int edge) {
 }
 
 int coop_fd_wait(int fd, unsigned events) { return coop__fd_wait(fd, events, 0); }
+
+void coop__fd_drained(int fd, unsigned events) {
+    coop__loop *l = coop__tls_loop;
+    coop__fd *f = l ? coop__io_lookup(l, fd, UINT32_MAX) : NULL;
+    if (f) f->ready &= ~events;
+}
 
 int coop_fd_nonblock(int fd) {
     int fl = fcntl(fd, F_GETFL);

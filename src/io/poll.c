@@ -33,7 +33,8 @@ static void pl_destroy(coop__loop *l) {
     l->backend_data = NULL;
 }
 
-static int pl_watch(coop__loop *l, coop__fd *f) {
+static int pl_watch(coop__loop *l, coop__fd *f, unsigned events) {
+    (void)events; /* the set is rebuilt from the waiters' events on each poll */
     poll_state *s = l->backend_data;
     if (f->poll_index >= 0) return 0;
     if (s->nwatch == s->cap) {

@@ -8,7 +8,7 @@
 #include <sys/types.h>
 #include "coop.h"
 #include "io/backend.h" /* coop__fd_wait: wait for a new edge after EAGAIN */
-#include "sched/loop.h" /* the loop's per-fd state, for coop__net_drained */
+#include "io/backend.h" /* coop__fd_wait, coop__fd_drained */
 #include "sched/park.h"
 #include "util/alloc.h"
 
@@ -46,9 +46,6 @@ ssize_t coop__net_write_some(int fd, const void *buf, size_t n, int *is_sock);
  * EAGAIN). Safe: any data that arrives from now on raises a new edge.
  * This reaches into the io layer's per-fd state (see the report to the
  * core: an io function "coop__fd_drained(fd, events)" would own it). */
-static inline void coop__net_drained(int fd) {
-    coop__loop *l = coop__loop_get();
-    if (l && fd >= 0 && fd < l->nfds && l->fds[fd]) l->fds[fd]->ready &= ~COOP_READABLE;
-}
+static inline void coop__net_drained(int fd) { coop__fd_drained(fd, COOP_READABLE); }
 
 #endif
