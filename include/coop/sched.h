@@ -158,8 +158,9 @@ COOP_API int coop_cancel(coop_task_id t);
 /* The id of the calling task, or 0 outside a task. [loop] */
 COOP_API coop_task_id coop_self(void);
 
-/* Name of task t (valid until t is released), or NULL if t is not a live
- * task of this loop. [loop] */
+/* Name of task t while it runs (the string lives on the task's stack: copy
+ * it to keep it), or NULL once t has finished or if t is not a task of this
+ * loop. [loop] */
 COOP_API const char *coop_task_name(coop_task_id t);
 
 /* enum coop_task_state of t, or -ESRCH. [loop] */

@@ -75,8 +75,9 @@ COOP_API void coop_nursery_open(coop_nursery *n, int64_t deadline);
 /* Start fn(arg) as a child of n. The child's root scope is nested in n, so
  * cancelling n (or any scope around it) cancels the child. id may be NULL;
  * a non-NULL id may be used with coop_task_name/state/cancel but is
- * released by the nursery (do not join it). Errors: -ENOMEM, -EINVAL (n is
- * closing or closed, fn NULL), -EPERM (wrong loop). Does not suspend.
+ * released by the nursery (do not join it). Children may spawn siblings
+ * while the owner waits in coop_nursery_close. Errors: -ENOMEM, -EINVAL (n
+ * is closed or was never opened, fn NULL), -EPERM (wrong loop). Does not suspend.
  * [loop] */
 COOP_API int coop_nursery_spawn(coop_nursery *n, coop_task_id *id, const char *name,
                                 coop_fn fn, void *arg);
