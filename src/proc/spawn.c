@@ -42,6 +42,8 @@ int coop__proc_no_pidfd;
 struct coop_proc {
     pid_t pid;            /* the child's pid; ours until reaped */
     int reaped;           /* the child has been reaped (status is final) */
+    int lost;             /* it was reaped elsewhere before we could watch it:
+                             its status is gone, wait reports -ECHILD */
     int status;           /* wait status, valid once reaped */
     int exit_fd;          /* pidfd, or the helper thread's eventfd; -1 once closed */
     int has_thread;       /* a helper thread waits for the exit (no pidfd) */
@@ -323,9 +325,16 @@ int coop_proc_spawn(coop_proc **out, const char *const argv[], const coop_proc_o
     /* The child runs: from here on a failure must kill and reap it. */
     if (!coop__proc_no_pidfd) {
         p->exit_fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-        if (p->exit_fd < 0 && errno != ENOSYS) r = -errno;
+        if (p->exit_fd < 0 && errno == ESRCH) {
+            /* Already exited and reaped behind our back (SIGCHLD ignored, a
+             * waitpid(-1) elsewhere): spawning worked, the status is lost. */
+            p->reaped = 1;
+            p->lost = 1;
+        } else if (p->exit_fd < 0 && errno != ENOSYS) {
+            r = -errno;
+        }
     }
-    if (r == 0 && p->exit_fd < 0) r = start_exit_watcher(p);
+    if (r == 0 && p->exit_fd < 0 && !p->lost) r = start_exit_watcher(p);
     if (r < 0) {
         coop_proc_free(p);
         return r;
@@ -350,6 +359,7 @@ int coop_proc_close_stream(coop_proc *p, int stream) {
 int coop_proc_wait(coop_proc *p, int *status) {
     if (!coop__task_current()) return -EPERM;
     if (p->waiting) return -EBUSY;
+    if (p->lost) return -ECHILD;
     p->waiting = 1;
     int r = wait_exit(p);
     if (r == -ECANCELED || r == -ETIMEDOUT) kill_and_reap(p);
