@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include "debug/debug.h"
 #include "sched/loop.h"
 
@@ -21,9 +20,7 @@ int coop_loop_stats_get(coop_loop_stats *st) {
     st->switches = atomic_load_explicit(&l->switches, memory_order_relaxed);
     st->tasks = l->ntasks;
     st->polls = l->polls;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    st->run_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - l->started_ns;
+    st->run_ns = coop__monotonic_ns() - l->started_ns;
     st->idle_ns = l->idle_ns;
     st->max_iteration_ns = l->iter_max_ns;
     coop__watch_stats(l, st);

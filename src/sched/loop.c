@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 #include "io/backend.h"
 #include "sched/loop.h"
@@ -143,21 +142,15 @@ __attribute__((noreturn, cold)) static void deadlock(coop__loop *l) {
 
 /* ---- the iteration (steps 2-4; step 1 is coop__sched_run_batch) ------------------- */
 
-static int64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void poll_io(coop__loop *l, int64_t timeout) {
     l->polls++;
     if (timeout == 0) {
         l->backend->poll(l, 0);
         return;
     }
-    int64_t t0 = mono_ns(); /* blocking: account the idle time (loop utilisation) */
+    int64_t t0 = coop__monotonic_ns(); /* blocking: account the idle time (loop utilisation) */
     l->backend->poll(l, timeout);
-    int64_t idle = mono_ns() - t0;
+    int64_t idle = coop__monotonic_ns() - t0;
     l->idle_ns += idle;
     l->iter_start += idle; /* an iteration's length excludes its wait */
 }
@@ -168,7 +161,7 @@ static void iterate(coop__loop *l) {
     /* Statistics: the span since the previous full iteration began is how
      * long that one took (steps 2-4 and the batch, waiting excluded). One
      * vDSO clock read; iterations of a pure yield loop never come here. */
-    int64_t start = mono_ns();
+    int64_t start = coop__monotonic_ns();
     if (l->iter_start && start - l->iter_start > l->iter_max_ns) l->iter_max_ns = start - l->iter_start;
     l->iter_start = start;
 
@@ -283,7 +276,7 @@ int coop_run_opts(const coop_options *opts, coop_fn fn, void *arg) {
     int r = loop_new(opts, &l);
     if (r < 0) return r;
     coop__fiber_make_thread(&l->thread_fiber);
-    l->started_ns = mono_ns();
+    l->started_ns = coop__monotonic_ns();
     coop__tls_loop = l;
     coop__watchdog_loop_begin(l);
     coop_task_id main_id;

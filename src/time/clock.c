@@ -6,7 +6,7 @@
 #include <time.h>
 #include "sched/loop.h"
 
-static int64_t monotonic_ns(void) {
+int64_t coop__monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -15,7 +15,7 @@ static int64_t monotonic_ns(void) {
 int64_t coop__loop_now(coop__loop *l) {
     coop__timers *ts = &l->timers;
     if (!ts->now_valid && !ts->virtual_clock) {
-        ts->now = monotonic_ns();
+        ts->now = coop__monotonic_ns();
         ts->now_valid = 1;
     }
     return ts->now;
@@ -29,7 +29,7 @@ void coop__clock_jump(coop__loop *l, int64_t when) {
 
 int64_t coop_now(void) {
     coop__loop *l = coop__tls_loop;
-    return l ? coop__loop_now(l) : monotonic_ns();
+    return l ? coop__loop_now(l) : coop__monotonic_ns();
 }
 
 int64_t coop_after(int64_t delay_ns) {

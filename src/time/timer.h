@@ -37,6 +37,10 @@ typedef struct coop__timers {
     int virtual_clock;     /* time is virtual */
 } coop__timers;
 
+/* CLOCK_MONOTONIC now, uncached: the real clock, whatever the loop uses
+ * (statistics measure real time even on the virtual clock). */
+int64_t coop__monotonic_ns(void);
+
 void coop__timers_init(coop__timers *ts, int virtual_clock);
 
 /* The loop clock (cached per iteration). */
